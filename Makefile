@@ -1,0 +1,46 @@
+# The front door. `make run` serves, `make test` tests; both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: install install-test run test test-slow lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+
+# Reinstall only when a project file changes.
+$(VENV)/.installed: $(BIN)/python server/pyproject.toml
+	$(PIP) install -e ./server
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed server/pyproject.toml
+	$(PIP) install -e './server[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/trainerday-server db upgrade
+	$(BIN)/trainerday-server demo
+	$(BIN)/trainerday-server serve --host 127.0.0.1 --port 8000
+
+test: install-test
+	$(BIN)/pytest server/tests -m "not slow"
+
+test-slow: install-test
+	$(BIN)/pytest server/tests -m slow
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy server/src
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,154 @@
+"""The structure of a planned workout: its segments. Pure: no HTTP, no database.
+
+A segment travels as a JSON array ``[minutes, start %FTP, end %FTP]`` (a ramp when start != end), optionally
+followed by ``cadenceStart, cadenceEnd, type, text``. This module turns such arrays into typed ``Segment``
+values, rejects what is wrong with messages that name the segment and the field, and turns segments back into
+the arrays the client sent (trailing empty optional fields are not echoed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trainerday_server.errors import FieldError, ValidationFailed
+
+MAX_SEGMENTS = 2000
+MAX_SEGMENT_MINUTES = 24 * 60
+MAX_WORKOUT_MINUTES = 24 * 60
+MAX_PERCENT = 1000
+MAX_CADENCE = 250
+MAX_TEXT = 500
+SEGMENT_TYPES = frozenset({"warmup", "active", "rest", "recovery", "cooldown", "freeride"})
+# durationMinutes is often a rounded figure; within half a minute of the segments' sum it agrees.
+DURATION_TOLERANCE_MINUTES = 0.5
+
+_FIELDS = ("minutes", "startPercent", "endPercent", "cadenceStart", "cadenceEnd", "type", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One step or ramp of a workout. Power is in percent of FTP; cadence in rpm."""
+
+    minutes: float
+    start: float
+    end: float
+    cadence_start: int | None = None
+    cadence_end: int | None = None
+    type: str | None = None
+    text: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.minutes * 60
+
+    @property
+    def is_ramp(self) -> bool:
+        return self.start != self.end
+
+    def to_json(self) -> list[Any]:
+        """The wire form: ``[minutes, start, end, cadenceStart, cadenceEnd, type, text]`` minus trailing nulls."""
+        values: list[Any] = [
+            self.minutes,
+            self.start,
+            self.end,
+            self.cadence_start,
+            self.cadence_end,
+            self.type,
+            self.text,
+        ]
+        while len(values) > 3 and values[-1] is None:
+            values.pop()
+        return values
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | None:
+    if not isinstance(raw, list | tuple):
+        errors.append(FieldError(where, "must be an array [minutes, startPercent, endPercent, ...]"))
+        return None
+    if not 3 <= len(raw) <= len(_FIELDS):
+        errors.append(
+            FieldError(where, f"must have 3 to {len(_FIELDS)} items ({', '.join(_FIELDS)}), got {len(raw)}")
+        )
+        return None
+    before = len(errors)
+    minutes, start, end = raw[0], raw[1], raw[2]
+    if not _is_number(minutes) or not 0 < minutes <= MAX_SEGMENT_MINUTES:
+        errors.append(FieldError(f"{where}[0]", f"minutes must be a number > 0 and <= {MAX_SEGMENT_MINUTES}"))
+    for index, value in ((1, start), (2, end)):
+        if not _is_number(value) or not 0 <= value <= MAX_PERCENT:
+            name = _FIELDS[index]
+            errors.append(FieldError(f"{where}[{index}]", f"{name} must be a number from 0 to {MAX_PERCENT}"))
+    optional = list(raw[3:]) + [None] * (len(_FIELDS) - len(raw))
+    cadence_start, cadence_end, seg_type, text = optional
+    for index, value in ((3, cadence_start), (4, cadence_end)):
+        if value is not None and (
+            not _is_number(value) or value != int(value) or not 0 <= value <= MAX_CADENCE
+        ):
+            errors.append(
+                FieldError(f"{where}[{index}]", f"{_FIELDS[index]} must be null or a whole rpm from 0 to {MAX_CADENCE}")
+            )
+    if seg_type is not None and seg_type not in SEGMENT_TYPES:
+        errors.append(FieldError(f"{where}[5]", f"type must be null or one of {', '.join(sorted(SEGMENT_TYPES))}"))
+    if text is not None and (not isinstance(text, str) or len(text) > MAX_TEXT):
+        errors.append(FieldError(f"{where}[6]", f"text must be null or a string of at most {MAX_TEXT} characters"))
+    if len(errors) > before:
+        return None
+    return Segment(
+        minutes=minutes,
+        start=start,
+        end=end,
+        cadence_start=None if cadence_start is None else int(cadence_start),
+        cadence_end=None if cadence_end is None else int(cadence_end),
+        type=seg_type,
+        text=text,
+    )
+
+
+def parse_segments(raw: Any, path: str = "segments") -> list[Segment]:
+    """Validate wire-form segments, reporting every bad field at once (at most 20) with its path."""
+    if not isinstance(raw, list | tuple):
+        raise ValidationFailed.single(path, "must be an array of segments")
+    if not raw:
+        raise ValidationFailed.single(path, "must contain at least one segment")
+    if len(raw) > MAX_SEGMENTS:
+        raise ValidationFailed.single(path, f"has {len(raw)} segments; at most {MAX_SEGMENTS} are allowed")
+    errors: list[FieldError] = []
+    segments: list[Segment] = []
+    for i, item in enumerate(raw):
+        segment = _check_segment(item, f"{path}[{i}]", errors)
+        if segment is not None:
+            segments.append(segment)
+        if len(errors) >= 20:
+            break
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ValidationFailed(detail=f"{first.field}: {first.message}{more}", errors=errors)
+    total = total_minutes(segments)
+    if total > MAX_WORKOUT_MINUTES:
+        raise ValidationFailed.single(path, f"last {total:g} minutes in all; at most {MAX_WORKOUT_MINUTES} are allowed")
+    return segments
+
+
+def total_minutes(segments: Sequence[Segment]) -> float:
+    return math.fsum(s.minutes for s in segments)
+
+
+def check_duration(duration_minutes: float | None, segments: Sequence[Segment], path: str) -> float:
+    """Return the workout's duration in minutes; a stated ``durationMinutes`` must agree with the segments."""
+    total = total_minutes(segments)
+    if duration_minutes is None:
+        return total
+    if abs(duration_minutes - total) > DURATION_TOLERANCE_MINUTES:
+        raise ValidationFailed.single(
+            f"{path}.durationMinutes",
+            f"durationMinutes is {duration_minutes:g} but the segments add up to {total:g} minutes",
+        )
+    return duration_minutes
