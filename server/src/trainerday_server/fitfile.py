@@ -72,7 +72,7 @@ class BaseType(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A field of a message definition: its number in the FIT profile, base type and (for strings) byte size."""
+    """A field of a message definition: its FIT profile number, base type and (for strings) byte size."""
 
     number: int
     base_type: BaseType
@@ -104,9 +104,7 @@ class FitWriter:
         self._body += struct.pack("<BBHB", 0, 0, global_number, len(fields))
         for field in fields:
             self._body += struct.pack("<BBB", field.number, field.byte_size, field.base_type.type_byte)
-        codes = "".join(
-            f"{f.size}s" if f.base_type is BaseType.STRING else f.base_type.code for f in fields
-        )
+        codes = "".join(f"{f.size}s" if f.base_type is BaseType.STRING else f.base_type.code for f in fields)
         self._definitions[local] = _Definition(tuple(fields), struct.Struct("<" + codes))
 
     def write(self, local: int, *values: Any) -> None:

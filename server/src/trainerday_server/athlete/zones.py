@@ -86,7 +86,7 @@ def heart_rate_zone_of(bpm: float, lthr: float) -> int:
 
 
 def power_zone_upper_fractions() -> list[float]:
-    """Upper bounds of zones 1..6 as fractions of FTP, for vectorised classification (e.g. numpy.searchsorted)."""
+    """Upper bounds of zones 1..6 as fractions of FTP, for vectorised classification (numpy.searchsorted)."""
     return [upper / 100 for _n, _name, upper in POWER_ZONES[:-1]]
 
 

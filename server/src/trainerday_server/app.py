@@ -1,0 +1,105 @@
+"""The application factory: configuration, database, authentication, error handling and every router."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
+from sqlalchemy.engine import Engine
+
+from trainerday_server import __version__
+from trainerday_server.api_keys.resolver import ApiKeyResolver
+from trainerday_server.athlete.routes import router as athlete_router
+from trainerday_server.auth.bearer import Authenticator
+from trainerday_server.cache import RevisionCache
+from trainerday_server.calendar.routes import router as calendar_router
+from trainerday_server.config import Settings, get_settings
+from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.middleware import BodySizeLimit
+from trainerday_server.problems import install_problem_handlers
+
+JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
+UPLOAD_PATHS = ("/api/v1/activities/upload", "/api/v1/workouts/import")
+
+DESCRIPTION = """\
+The TrainerDay API: your athlete profile and training zones, your training calendar, your workout library and
+your rides.
+
+**Authentication.** Send `Authorization: Bearer <token>` with a personal API key (`td_...`, created with
+`trainerday-server keys create`) or an OAuth 2.0 access token. Each operation names the scope it needs.
+
+**Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, and `errors`
+listing each invalid field. Dates are `YYYY-MM-DD`; JSON fields are camelCase.
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or create_db_engine(settings.resolved_database_url)
+    logging.basicConfig(level=settings.log_level.upper())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="TrainerDay API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    secret = settings.resolved_secret_key
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.read_sessions = make_session_factory(engine, writer=False)
+    app.state.write_sessions = make_session_factory(engine, writer=True)
+    app.state.inline_reads = is_sqlite(engine)
+    app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
+    app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
+
+    install_problem_handlers(app)
+    app.include_router(athlete_router)
+    app.include_router(calendar_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    def limit_for(path: str) -> int:
+        return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus personal API keys as an alternative to OAuth on every secured operation."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["personalApiKey"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API key, td_..., with the scopes chosen when it was created.",
+    }
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            requirements = operation.get("security")
+            if requirements and all("oauth2" in r for r in requirements):
+                operation["security"] = [*requirements, {"personalApiKey": []}]
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from trainerday_server.schemas import ApiModel, ApiOut
+
+
+class PowerZoneOut(ApiOut):
+    zone: int
+    name: str
+    min_watts: int
+    max_watts: int | None
+
+
+class HeartRateZoneOut(ApiOut):
+    zone: int
+    name: str
+    min_bpm: int
+    max_bpm: int | None
+
+
+class AthleteOut(ApiOut):
+    id: int
+    name: str
+    email: str
+    weight_kg: float | None
+    ftp: int
+    lthr: int | None
+    max_heart_rate: int | None
+    resting_heart_rate: int | None
+    timezone: str
+    units: Literal["metric", "imperial"]
+    power_zones: list[PowerZoneOut]
+    heart_rate_zones: list[HeartRateZoneOut] = Field(description="Empty until an LTHR is set.")
+
+
+class AthletePatch(ApiModel):
+    """Only the fields sent change; optional physiology may be cleared with null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    weight_kg: float | None = Field(default=None, ge=20, le=300)
+    ftp: int | None = Field(default=None, ge=1, le=2000)
+    lthr: int | None = Field(default=None, ge=60, le=240)
+    max_heart_rate: int | None = Field(default=None, ge=80, le=250)
+    resting_heart_rate: int | None = Field(default=None, ge=20, le=150)
+    timezone: str | None = Field(default=None, description="An IANA time zone such as Europe/Berlin.")
+    units: Literal["metric", "imperial"] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _real_time_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value not in zoneinfo.available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin, America/Denver)")
+        return value
+
+
+class FtpHistoryEntry(ApiOut):
+    effective_date: dt.date
+    ftp: int
+
+
+class FtpHistoryOut(ApiOut):
+    data: list[FtpHistoryEntry]

@@ -1,0 +1,17 @@
+"""Who is calling: the result of authenticating a bearer token, whatever kind of token it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    athlete_id: int
+    scopes: frozenset[str]
+    # The athlete's data revision when the token was checked: a cached response built at this revision is
+    # still exactly what the database would give.
+    data_revision: int
+    kind: str  # "api_key" | "oauth"
+    credential_id: int
+    client_id: str | None = None  # the OAuth app acting for the athlete, if any

@@ -1,0 +1,119 @@
+"""/api/v1/calendar: read a date range; create, read, replace and delete events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from trainerday_server import idempotency
+from trainerday_server.auth.principal import Principal
+from trainerday_server.calendar import service
+from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
+from trainerday_server.db import session_scope
+from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.schemas import IsoDate
+
+router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+JSON = "application/json"
+
+
+def _draft(body: EventIn) -> service.EventDraft:
+    workout = body.embed_workout
+    return service.EventDraft(
+        calendar_date=body.calendar_date,
+        type=body.type,
+        title=body.title,
+        notes=body.notes,
+        workout=None
+        if workout is None
+        else service.WorkoutDraft(workout.title, workout.duration_minutes, workout.segments),
+    )
+
+
+@router.get("", response_model=CalendarOut, summary="Your events between two dates, inclusive")
+async def read_calendar(
+    request: Request,
+    me: Annotated[Principal, require_scope("calendar:read")],
+    start_date: Annotated[IsoDate, Query(alias="startDate", description="First day, YYYY-MM-DD")],
+    end_date: Annotated[
+        IsoDate, Query(alias="endDate", description="Last day, YYYY-MM-DD; at most 366 days on")
+    ],
+) -> Response:
+    # The hottest route: answered from the revision cache when nothing changed since it was built.
+    service.check_range(start_date, end_date)
+    state = request.app.state
+    key = (me.athlete_id, start_date, end_date)
+    body = state.calendar_cache.get(key, me.data_revision)
+    if body is None:
+
+        def load() -> bytes:
+            with session_scope(state.read_sessions) as session:
+                return service.calendar_body(session, me.athlete_id, start_date, end_date)
+
+        body = load() if state.inline_reads else await run_in_threadpool(load)
+        state.calendar_cache.put(key, me.data_revision, body)
+    return Response(body, media_type=JSON)
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventOut,
+    summary="Plan a workout or add a note",
+    responses={409: {"description": "Idempotency-Key reused for a different request"}},
+)
+def create_event(
+    body: EventIn,
+    request: Request,
+    session: SessionDep,
+    me: Annotated[Principal, require_scope("calendar:write")],
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Retry-safe creation: the same key and body return the first result."),
+    ] = None,
+) -> Response:
+    record = None
+    if idempotency_key is not None:
+        fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+        claimed = idempotency.claim(session, me.athlete_id, idempotency_key, fingerprint)
+        if isinstance(claimed, idempotency.StoredResponse):
+            headers = {"Location": claimed.location} if claimed.location else None
+            return Response(claimed.body, status_code=claimed.status_code, media_type=JSON, headers=headers)
+        record = claimed
+    event = service.create_event(session, me.athlete_id, _draft(body))
+    content = orjson.dumps(service.event_json(event))
+    location = f"/api/v1/calendar/events/{event.id}"
+    if record is not None:
+        idempotency.complete(record, 201, content, location)
+    return Response(content, status_code=201, media_type=JSON, headers={"Location": location})
+
+
+@router.get("/events/{event_id}", response_model=EventOut, summary="One event")
+def read_event(
+    event_id: int, session: SessionDep, me: Annotated[Principal, require_scope("calendar:read")]
+) -> Response:
+    return Response(
+        orjson.dumps(service.event_json(service.get_event(session, me.athlete_id, event_id))), media_type=JSON
+    )
+
+
+@router.put("/events/{event_id}", response_model=EventOut, summary="Replace an event")
+def replace_event(
+    event_id: int,
+    body: EventIn,
+    session: SessionDep,
+    me: Annotated[Principal, require_scope("calendar:write")],
+) -> Response:
+    event = service.replace_event(session, me.athlete_id, event_id, _draft(body))
+    return Response(orjson.dumps(service.event_json(event)), media_type=JSON)
+
+
+@router.delete("/events/{event_id}", status_code=204, summary="Delete an event")
+def delete_event(
+    event_id: int, session: SessionDep, me: Annotated[Principal, require_scope("calendar:write")]
+) -> Response:
+    service.delete_event(session, me.athlete_id, event_id)
+    return Response(status_code=204)

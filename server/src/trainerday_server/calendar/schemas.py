@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field
+
+from trainerday_server.schemas import ApiModel, ApiOut, IsoDate
+
+
+class EmbedWorkoutIn(ApiModel):
+    title: str = Field(min_length=1, max_length=200)
+    duration_minutes: float | None = Field(
+        default=None,
+        gt=0,
+        description="Optional; must agree with the segments' total (to within half a minute).",
+    )
+    segments: list[Any] = Field(
+        description="Each [minutes, start %FTP, end %FTP] (a ramp when they differ), optionally followed by "
+        "cadenceStart, cadenceEnd, type, text.",
+        examples=[[[10, 50, 50], [10, 60, 60], [10, 45, 45]]],
+    )
+
+
+class EventIn(ApiModel):
+    calendar_date: IsoDate
+    type: Literal["workout", "note"] | None = Field(
+        default=None, description="Defaults to workout when embedWorkout is present, else note."
+    )
+    title: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
+    embed_workout: EmbedWorkoutIn | None = None
+
+
+class EmbedWorkoutOut(ApiOut):
+    title: str
+    duration_minutes: float
+    segments: list[list[Any]]
+
+
+class EventOut(ApiOut):
+    id: int
+    calendar_date: dt.date
+    type: Literal["workout", "note"]
+    title: str | None
+    notes: str | None
+    embed_workout: EmbedWorkoutOut | None
+    workout_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CalendarOut(ApiOut):
+    data: list[EventOut]

@@ -1,0 +1,228 @@
+"""``trainerday-server``: serve, migrate, and manage athletes and their API keys.
+
+Every command prints a clear error on standard error and exits non-zero on bad input. Output meant for
+scripts (a new key, a new id) is printed alone on standard output; everything else goes to standard error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from trainerday_server.config import get_settings
+from trainerday_server.db import create_db_engine, make_session_factory, session_scope
+from trainerday_server.errors import NotFound, TrainerDayError
+
+app = typer.Typer(help="TrainerDay API server administration.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Athlete accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+DEMO_EMAIL = "demo@trainerday.local"
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A writer session on the configured database, committed when the command succeeds."""
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        from trainerday_server.migrate import is_up_to_date
+
+        if not is_up_to_date(engine):
+            raise fail("the database is not migrated: run `trainerday-server db upgrade` first")
+        with session_scope(make_session_factory(engine, writer=True)) as session:
+            yield session
+    except TrainerDayError as exc:
+        raise fail(exc.detail) from None
+    finally:
+        engine.dispose()
+
+
+def run(action: Callable[[Session], T]) -> T:
+    with unit_of_work() as session:
+        return action(session)
+
+
+def _athlete_id(session: Session, email: str) -> int:
+    from trainerday_server.accounts.service import find_by_email
+
+    athlete = find_by_email(session, email)
+    if athlete is None:
+        raise NotFound(f"no athlete with email {email}")
+    return athlete.id
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+) -> None:
+    """Serve the API (and, later, the web pages)."""
+    import uvicorn
+
+    from trainerday_server.migrate import is_up_to_date
+
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        if not is_up_to_date(engine):
+            raise fail("the database is not migrated: run `trainerday-server db upgrade` first")
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise fail(f"cannot open the database {engine.url.render_as_string()}: {exc}") from None
+    finally:
+        engine.dispose()
+    settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
+    err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "trainerday_server.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from trainerday_server.migrate import upgrade
+
+    url = get_settings().resolved_database_url
+    try:
+        upgrade(url)
+    except Exception as exc:
+        raise fail(f"migration failed: {exc}") from None
+    err.print("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: from the email).")] = None,
+    ftp: Annotated[int, typer.Option(help="Functional threshold power in watts.")] = 200,
+) -> None:
+    """Create an athlete; prints the new athlete's id."""
+    from trainerday_server.accounts.service import create_athlete
+
+    athlete_id = run(lambda s: create_athlete(s, email, password, name=name, ftp=ftp).id)
+    out.print(athlete_id)
+
+
+@keys_app.command("create")
+def keys_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "default",
+    scopes: Annotated[
+        str | None, typer.Option(help='Space-separated, e.g. "calendar:read athlete:read" (default: all).')
+    ] = None,
+) -> None:
+    """Create a personal API key; prints the key (shown only this once) alone on standard output."""
+    from trainerday_server.api_keys.service import create_key
+    from trainerday_server.auth.scopes import parse_scopes
+
+    secret = get_settings().resolved_secret_key
+
+    def create(session: Session) -> str:
+        return create_key(
+            session, secret, _athlete_id(session, email), name=name, scopes=parse_scopes(scopes)
+        ).plaintext
+
+    plaintext = run(create)
+    err.print("Store this key now: it cannot be shown again.")
+    print(plaintext)
+
+
+@keys_app.command("list")
+def keys_list(email: str) -> None:
+    """List an athlete's keys (never the keys themselves)."""
+    from trainerday_server.api_keys.service import list_keys
+
+    keys = run(lambda s: list_keys(s, _athlete_id(s, email)))
+    table = Table("id", "name", "key", "scopes", "created", "last used", "revoked")
+    for k in keys:
+        table.add_row(
+            str(k.id),
+            k.name,
+            k.hint + "…",
+            k.scopes,
+            _when(k.created_at),
+            _when(k.last_used_at),
+            _when(k.revoked_at),
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key: it stops working at once, on every server."""
+    from trainerday_server.api_keys.service import revoke_key
+
+    run(lambda s: revoke_key(s, key_id))
+    err.print(f"key {key_id} revoked")
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo athlete and print an API key for it, the first time only."""
+    import secrets
+
+    from trainerday_server.accounts.service import create_athlete, find_by_email
+    from trainerday_server.api_keys.service import create_key
+    from trainerday_server.auth.scopes import ALL_SCOPES
+
+    secret = get_settings().resolved_secret_key
+    password = secrets.token_urlsafe(12)
+
+    def ensure(session: Session) -> str | None:
+        if find_by_email(session, DEMO_EMAIL) is not None:
+            return None
+        athlete = create_athlete(session, DEMO_EMAIL, password, name="Demo Athlete", ftp=250)
+        return create_key(session, secret, athlete.id, name="demo", scopes=ALL_SCOPES).plaintext
+
+    key = run(ensure)
+    if key is None:
+        err.print(
+            f"Demo athlete {DEMO_EMAIL} exists. For a new key: trainerday-server keys create {DEMO_EMAIL}",
+            highlight=False,
+        )
+        return
+    err.print(
+        f"\nDemo athlete: {DEMO_EMAIL}  password: {password}\nAPI key (shown once):\n\n  {key}\n\n"
+        f'Try: curl -H "Authorization: Bearer {key}" http://127.0.0.1:8000/api/v1/athlete\n',
+        highlight=False,
+    )
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

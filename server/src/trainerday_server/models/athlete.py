@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trainerday_server.models.base import Base, UTCDateTime, utcnow
+
+
+class Athlete(Base):
+    """A person with an account: log-in identity and training profile in one row."""
+
+    __tablename__ = "athletes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    weight_kg: Mapped[float | None] = mapped_column(sa.Float)
+    ftp: Mapped[int] = mapped_column(sa.Integer)
+    lthr: Mapped[int | None] = mapped_column(sa.Integer)
+    max_heart_rate: Mapped[int | None] = mapped_column(sa.Integer)
+    resting_heart_rate: Mapped[int | None] = mapped_column(sa.Integer)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    units: Mapped[str] = mapped_column(sa.String(16), default="metric")
+    # Bumped in the same transaction as every change to what this athlete's reads return, so any process
+    # can tell from one indexed lookup whether a cached response is still current.
+    data_revision: Mapped[int] = mapped_column(sa.BigInteger, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class FtpHistory(Base):
+    """The FTP in force from a date on; ride metrics use the FTP that was in force on the ride's day."""
+
+    __tablename__ = "ftp_history"
+    __table_args__ = (sa.UniqueConstraint("athlete_id", "effective_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(sa.ForeignKey("athletes.id", ondelete="CASCADE"))
+    effective_date: Mapped[dt.date] = mapped_column(sa.Date)
+    ftp: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
