@@ -1,13 +1,43 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package.
+
+Database tests run against real SQLite always and against real PostgreSQL as well when
+``TRAINERDAY_TEST_POSTGRES_URL`` is set: every fixture that touches the database is parametrised by backend.
+Each backend gets a freshly migrated database per test session (PostgreSQL: a new database created on that
+server and dropped at the end), and every table is emptied after each test.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+from trainerday_server.accounts.service import create_athlete
+from trainerday_server.api_keys.service import create_key
+from trainerday_server.app import create_app
+from trainerday_server.auth.scopes import ALL_SCOPES, parse_scopes
+from trainerday_server.config import Settings
+from trainerday_server.db import create_db_engine, make_session_factory, session_scope
+from trainerday_server.migrate import upgrade
+from trainerday_server.models import Athlete, Base
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get("TRAINERDAY_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+PASSWORD = "correct horse battery"
 
 
 def samples_dir() -> Path:
@@ -21,3 +51,199 @@ def samples() -> Path:
     if not path.is_dir():
         pytest.fail(f"sample recordings not found at {path}; set TRAINERDAY_SAMPLES_DIR")
     return path
+
+
+# --- databases -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Database:
+    backend: str
+    url: str
+    engine: Engine
+
+
+def _postgres_database() -> Iterator[str]:
+    assert POSTGRES_URL
+    admin_url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    name = f"td_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"TRAINERDAY_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached: {exc}")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    if request.param == "postgres":
+        generator = _postgres_database()
+        url = next(generator)
+    else:
+        generator = None
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    engine = create_db_engine(url)
+    yield Database(request.param, url, engine)
+    engine.dispose()
+    if generator is not None:
+        generator.close()
+
+
+def _empty_all_tables(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.backend == "postgres":
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Database]:
+    """The session's database for one test; emptied afterwards."""
+    yield database
+    _empty_all_tables(database)
+
+
+@pytest.fixture
+def settings(db: Database, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=db.url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, engine=db.engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+# --- factories -------------------------------------------------------------------------------------------
+
+
+class Factory:
+    """Creates athletes and keys directly through the services, committed, as the CLI would."""
+
+    def __init__(self, db: Database, secret: bytes) -> None:
+        self._sessions = make_session_factory(db.engine, writer=True)
+        self._secret = secret
+        self._count = 0
+
+    def athlete(self, email: str | None = None, *, ftp: int = 250, name: str | None = None) -> Athlete:
+        self._count += 1
+        email = email or f"athlete{self._count}-{uuid.uuid4().hex[:6]}@example.com"
+        with session_scope(self._sessions) as session:
+            return create_athlete(session, email, PASSWORD, name=name, ftp=ftp)
+
+    def key(self, athlete_id: int, scopes: str | None = None) -> str:
+        chosen = ALL_SCOPES if scopes is None else parse_scopes(scopes)
+        with session_scope(self._sessions) as session:
+            return create_key(session, self._secret, athlete_id, name="test", scopes=chosen).plaintext
+
+
+@pytest.fixture
+def factory(db: Database) -> Factory:
+    return Factory(db, TEST_SECRET.encode())
+
+
+def iter_routes(routes: list) -> Iterator:
+    """Every route of an app, including those of included routers."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI keeps included routers nested
+            yield from iter_routes(route.original_router.routes)
+        else:
+            yield route
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@dataclass
+class Caller:
+    """An athlete with an all-scopes key, and the headers to call the API as them."""
+
+    athlete: Athlete
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.key)
+
+
+@pytest.fixture
+def me(factory: Factory) -> Caller:
+    athlete = factory.athlete(name="Test Rider", ftp=200)
+    return Caller(athlete, factory.key(athlete.id))
+
+
+# --- a real server process -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    env: dict[str, str]
+
+
+def server_env(url: str, data_dir: Path, base_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TRAINERDAY_DATABASE_URL": url,
+        "TRAINERDAY_DATA_DIR": str(data_dir),
+        "TRAINERDAY_SECRET_KEY": TEST_SECRET,
+        "TRAINERDAY_BASE_URL": base_url,
+        "TRAINERDAY_LOG_LEVEL": "warning",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``trainerday-server serve`` in its own process, on the session's database."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = server_env(database.url, tmp_path_factory.mktemp("live-data"), base_url)
+    log_path = tmp_path_factory.mktemp("live-log") / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield LiveServer(base_url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,9 +1,9 @@
 """Whole-response cache keyed by athlete data revision.
 
-Each entry remembers the athlete's ``data_revision`` it was built at. Every write that changes what an athlete
-reads bumps that revision in the same transaction, and every request learns the current revision from its
-(already necessary) token lookup, so a stale entry can never be served — in this process or any other sharing
-the database — and no invalidation messages are needed.
+Each entry remembers the athlete's ``data_revision`` it was built at. Every write that changes what an
+athlete reads sets a new random revision in the same transaction, and every request learns the current
+revision from its (already necessary) token lookup, so a stale entry can never be served — in this process or
+any other sharing the database — and no invalidation messages are needed.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ class RevisionCache:
         if self._max <= 0:
             return
         with self._lock:
-            current = self._entries.get(key)
-            if current is not None and current[0] > revision:
-                return  # a newer body is already there
+            # Revisions are random, not ordered: a slow request may overwrite a newer entry, which costs
+            # one rebuild later, never a stale answer.
             self._entries[key] = (revision, body)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:

@@ -110,9 +110,11 @@ def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
     from trainerday_server.migrate import upgrade
 
-    url = get_settings().resolved_database_url
+    settings = get_settings()
     try:
-        upgrade(url)
+        upgrade(settings.resolved_database_url)
+        if not settings.secret_key:
+            settings.resolved_secret_key  # noqa: B018 - created now, with the database, not by a later race
     except Exception as exc:
         raise fail(f"migration failed: {exc}") from None
     err.print("database is up to date")
@@ -226,3 +228,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,10 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trainerday_server.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Refuse request bodies over ``limit_for(path)`` bytes with a 413 problem.
 
@@ -36,27 +32,33 @@ class BodySizeLimit:
                     return
                 break
         received = 0
-        response_started = False
+        responded = False  # by us (413) or by the app
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, responded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # Answer now and tell the app the client has gone: it stops reading, and whatever it
+                    # tries to send afterwards is dropped. (Raising would be swallowed by body parsing.)
+                    if not responded:
+                        responded = True
+                        await _refuse(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
+        async def guarded_send(message: Message) -> None:
+            nonlocal responded
+            if message["type"] == "http.response.start":
+                if responded:
+                    return
+                responded = True
+            elif received > limit:
+                return
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not response_started:
-                await _refuse(send, limit)
+        await self.app(scope, limited_receive, guarded_send)
 
 
 async def _refuse(send: Send, limit: int) -> None:

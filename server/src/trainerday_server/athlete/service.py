@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from trainerday_server.athlete.zones import Zone, heart_rate_zones, power_zones
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Athlete, FtpHistory
+from trainerday_server.models.athlete import new_data_revision
 
 # Fields that may be cleared with null; the others must keep a value.
 _NULLABLE = frozenset({"weight_kg", "lthr", "max_heart_rate", "resting_heart_rate"})
@@ -27,7 +28,7 @@ def get_athlete(session: Session, athlete_id: int) -> Athlete:
 def bump_data_revision(session: Session, athlete_id: int) -> None:
     """Mark everything this athlete reads as changed; call in the transaction that changes it."""
     session.execute(
-        sa.update(Athlete).where(Athlete.id == athlete_id).values(data_revision=Athlete.data_revision + 1)
+        sa.update(Athlete).where(Athlete.id == athlete_id).values(data_revision=new_data_revision())
     )
 
 

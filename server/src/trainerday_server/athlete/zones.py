@@ -51,7 +51,8 @@ def _absolute_zones(table: Sequence[tuple[int, str, float]], threshold: int) -> 
             zones.append(Zone(number, name, low, None))
             break
         # Small epsilon: 55% of 200 is 110 exactly, and 0.55 * 200 is 110.00000000000001 in floats.
-        high = math.floor(upper_pct * threshold / 100 + 1e-9)
+        # At absurdly low thresholds a zone can be empty (high = low - 1); the ranges still tile.
+        high = max(math.floor(upper_pct * threshold / 100 + 1e-9), low - 1)
         zones.append(Zone(number, name, low, high))
         low = high + 1
     return zones

@@ -14,7 +14,7 @@ from trainerday_server.calendar import service
 from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
 from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep, require_scope
-from trainerday_server.schemas import IsoDate
+from trainerday_server.schemas import IdPath, IsoDate
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 JSON = "application/json"
@@ -93,7 +93,7 @@ def create_event(
 
 @router.get("/events/{event_id}", response_model=EventOut, summary="One event")
 def read_event(
-    event_id: int, session: SessionDep, me: Annotated[Principal, require_scope("calendar:read")]
+    event_id: IdPath, session: SessionDep, me: Annotated[Principal, require_scope("calendar:read")]
 ) -> Response:
     return Response(
         orjson.dumps(service.event_json(service.get_event(session, me.athlete_id, event_id))), media_type=JSON
@@ -102,7 +102,7 @@ def read_event(
 
 @router.put("/events/{event_id}", response_model=EventOut, summary="Replace an event")
 def replace_event(
-    event_id: int,
+    event_id: IdPath,
     body: EventIn,
     session: SessionDep,
     me: Annotated[Principal, require_scope("calendar:write")],
@@ -113,7 +113,7 @@ def replace_event(
 
 @router.delete("/events/{event_id}", status_code=204, summary="Delete an event")
 def delete_event(
-    event_id: int, session: SessionDep, me: Annotated[Principal, require_scope("calendar:write")]
+    event_id: IdPath, session: SessionDep, me: Annotated[Principal, require_scope("calendar:write")]
 ) -> Response:
     service.delete_event(session, me.athlete_id, event_id)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ class ApiKey(Base):
     """A personal API key. Only an HMAC of the key is stored; the key itself is shown once, at creation."""
 
     __tablename__ = "api_keys"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(sa.ForeignKey("athletes.id", ondelete="CASCADE"), index=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -8,10 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from trainerday_server.models.base import Base, UTCDateTime, utcnow
 
 
+def new_data_revision() -> int:
+    return secrets.randbits(62)
+
+
 class Athlete(Base):
     """A person with an account: log-in identity and training profile in one row."""
 
     __tablename__ = "athletes"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
@@ -24,9 +30,11 @@ class Athlete(Base):
     resting_heart_rate: Mapped[int | None] = mapped_column(sa.Integer)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     units: Mapped[str] = mapped_column(sa.String(16), default="metric")
-    # Bumped in the same transaction as every change to what this athlete's reads return, so any process
-    # can tell from one indexed lookup whether a cached response is still current.
-    data_revision: Mapped[int] = mapped_column(sa.BigInteger, default=1)
+    # A fresh random value, set in the same transaction as every change to what this athlete's reads return,
+    # so any process can tell from one indexed lookup whether a cached response is still current. Random
+    # rather than counted: a counter would restart if an id were ever reused, and serve one athlete's cache
+    # to another.
+    data_revision: Mapped[int] = mapped_column(sa.BigInteger, default=lambda: new_data_revision())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -13,7 +13,10 @@ class CalendarEvent(Base):
     """A planned workout or a note on an athlete's calendar day."""
 
     __tablename__ = "calendar_events"
-    __table_args__ = (sa.Index("ix_calendar_events_athlete_date", "athlete_id", "calendar_date"),)
+    __table_args__ = (
+        sa.Index("ix_calendar_events_athlete_date", "athlete_id", "calendar_date"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(sa.ForeignKey("athletes.id", ondelete="CASCADE"))

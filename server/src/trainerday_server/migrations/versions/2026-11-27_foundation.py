@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_athletes")),
         sa.UniqueConstraint("email", name=op.f("uq_athletes_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_keys",
@@ -52,6 +53,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_keys_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_athlete_id"), ["athlete_id"], unique=False)
@@ -74,6 +76,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_events")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("calendar_events", schema=None) as batch_op:
         batch_op.create_index(
