@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry costs a check on every request; nothing here configures a provider.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url="/docs",
         redoc_url=None,
     )

@@ -10,6 +10,8 @@ from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from trainerday_server.errors import ValidationFailed
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -31,6 +33,18 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+def parse_iso_date(value: str | None, field: str) -> dt.date:
+    """A YYYY-MM-DD query value, for routes that read their parameters by hand."""
+    if value is None:
+        raise ValidationFailed.single(field, "is required")
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.single(field, f"{value!r} is not a date as YYYY-MM-DD") from None
 
 
 # Ids in URLs: anything outside a 64-bit signed integer cannot exist, and must not reach the database driver.

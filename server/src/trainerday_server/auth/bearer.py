@@ -158,18 +158,20 @@ class BearerAuth(SecurityBase):
         )
 
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Principal:
-        token = bearer_token(request)
-        authenticator: Authenticator = request.app.state.authenticator
-        principal = await authenticator.authenticate(token)
-        if principal is None:
-            raise BearerError(401, "invalid_token", "the access token is unknown, revoked or expired")
-        for scope in security_scopes.scopes:
-            if scope not in principal.scopes:
-                raise BearerError(
-                    403, "insufficient_scope", f"this request needs the {scope} scope", scope=scope
-                )
-        request.state.principal = principal
-        return principal
+        return await authenticate_request(request, *security_scopes.scopes)
+
+
+async def authenticate_request(request: Request, *scopes: str) -> Principal:
+    """The caller's principal, holding every scope given; raises BearerError otherwise."""
+    token = bearer_token(request)
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(token)
+    if principal is None:
+        raise BearerError(401, "invalid_token", "the access token is unknown, revoked or expired")
+    for scope in scopes:
+        if scope not in principal.scopes:
+            raise BearerError(403, "insufficient_scope", f"this request needs the {scope} scope", scope=scope)
+    return principal
 
 
 bearer_auth = BearerAuth()

@@ -1,0 +1,86 @@
+"""Helpers shared by the benchmarks: processes on loopback and a load generator."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def ensure_wrk() -> str:
+    """wrk, installed from Debian's packages if it is missing and we may."""
+    path = shutil.which("wrk")
+    if path is None and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True)
+        path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
+    return path
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Load:
+    rps: float  # requests per second wrk sustained
+    cpu_us_per_request: float  # server CPU time per request: steadier than rps on a busy machine
+
+
+def load(url: str, headers: dict[str, str], seconds: int, connections: int, pid: int) -> Load:
+    """Load ``url`` with wrk (one thread) and measure the server process ``pid``; non-2xx is an error."""
+    argv = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(pid)
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
+    if "Non-2xx" in output:
+        raise RuntimeError(f"errors under load:\n{output}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    count = re.search(r"(\d+) requests in", output)
+    if not rps or not count:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    return Load(float(rps.group(1)), cpu / int(count.group(1)) * 1e6)
