@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, load, start_process, stop_process, wait_ready  # noqa: E402
+from common import free_port, load, start_process, stop_process, wait_ready
 
 BARE_APP = """
 import os
@@ -127,7 +127,8 @@ def main() -> None:
                 print(
                     f"  bare {b.rps:7.0f} req/s {b.cpu_us_per_request:6.0f} µs CPU/req   "
                     f"trainerday {a.rps:7.0f} req/s {a.cpu_us_per_request:6.0f} µs CPU/req   "
-                    f"ratio {a.rps / b.rps:.3f} (rps) {b.cpu_us_per_request / a.cpu_us_per_request:.3f} (CPU)",
+                    f"ratio {a.rps / b.rps:.3f} (rps) "
+                    f"{b.cpu_us_per_request / a.cpu_us_per_request:.3f} (CPU)",
                     flush=True,
                 )
         finally:
