@@ -98,7 +98,7 @@ class RawQuery:
     tests).
     """
 
-    def __init__(self, engine: Engine, statement: sa.Select[Any]) -> None:
+    def __init__(self, engine: Engine, statement: sa.Select[*tuple[Any, ...]]) -> None:
         self._engine = engine
         compiled = statement.compile(dialect=engine.dialect)
         self._sql = str(compiled)

@@ -100,7 +100,7 @@ async def _on_domain_error(_request: Request, exc: Exception) -> Response:
 async def _on_bearer_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BearerError)
     slug = {401: "unauthorized", 403: "insufficient-scope", 400: "invalid-request"}[exc.status]
-    extra = {"scope": exc.scope} if exc.scope else {}
+    extra: dict[str, Any] = {"scope": exc.scope} if exc.scope else {}
     return problem_response(
         exc.status, slug, exc.detail, headers={"WWW-Authenticate": exc.challenge()}, **extra
     )
