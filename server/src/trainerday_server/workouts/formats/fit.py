@@ -258,13 +258,15 @@ def import_fit(content: bytes, default_title: str, ftp: float | None) -> Workout
     drafts = Drafts()
     first_segment_of_step: list[int] = []  # where each step's segments begin, for repeat steps
     for name, fields, where in _messages(content):
+        if file_type is None and name != "file_id":
+            raise file_error(where, "a FIT file must begin with a file_id message")
         if name == "file_id":
             file_type = fields.get("type")
+            if file_type != "workout":
+                raise file_error(where, f"this FIT file is of type {file_type!r}, not a workout")
         elif name == "workout":
             title, description = fields.get("wkt_name"), fields.get("wkt_description")
         elif name == "workout_step":
-            if file_type != "workout":
-                raise file_error(where, f"this is a FIT {file_type or 'file without file_id'}, not a workout")
             if len(first_segment_of_step) >= MAX_STEPS:
                 raise file_error(where, f"more than {MAX_STEPS} workout steps")
             first_segment_of_step.append(len(drafts))
@@ -272,8 +274,8 @@ def import_fit(content: bytes, default_title: str, ftp: float | None) -> Workout
                 _repeat(fields, where, drafts, first_segment_of_step)
             else:
                 drafts.add(_draft(fields, where, ftp))
-    if file_type != "workout":
-        raise file_error("file_id", f"this is a FIT {file_type or 'file without file_id'}, not a workout")
+    if file_type is None:
+        raise file_error("file_id", "the FIT file has no messages")
     return build_workout(drafts, title=title, description=description, tags=(), default_title=default_title)
 
 
