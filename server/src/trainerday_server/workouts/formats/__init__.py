@@ -58,7 +58,7 @@ class ExportedFile:
 
 
 def _safe_title(title: str) -> str:
-    return re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', "", title).strip()[:80] or "workout"
+    return " ".join(re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', " ", title).split())[:80] or "workout"
 
 
 def _ascii_name(title: str) -> str:
