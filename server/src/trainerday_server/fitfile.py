@@ -104,9 +104,7 @@ class FitWriter:
         self._body += struct.pack("<BBHB", 0, 0, global_number, len(fields))
         for field in fields:
             self._body += struct.pack("<BBB", field.number, field.byte_size, field.base_type.type_byte)
-        codes = "".join(
-            f"{f.size}s" if f.base_type is BaseType.STRING else f.base_type.code for f in fields
-        )
+        codes = "".join(f"{f.size}s" if f.base_type is BaseType.STRING else f.base_type.code for f in fields)
         self._definitions[local] = _Definition(tuple(fields), struct.Struct("<" + codes))
 
     def write(self, local: int, *values: Any) -> None:

@@ -190,17 +190,16 @@ def _messages(content: bytes) -> Iterator[tuple[str, dict[str, Any], str]]:
     """``(message name, fields, where)`` for each data message, with decoding errors made ours."""
     if len(content) < 12 or content[8:12] != b".FIT":
         raise file_error("byte 8", "not a FIT file (no .FIT signature in the header)")
-    offset = 0
+    offset = 0  # where the next chunk starts: fitdecode numbers chunks, it does not give their offsets
     reader = fitdecode.FitReader(
         io.BytesIO(content), check_crc=fitdecode.CrcCheck.RAISE, keep_raw_chunks=True
     )
     try:
         for frame in reader:
-            if frame.chunk is not None:
-                offset = frame.chunk.index + len(frame.chunk.bytes)
+            start, offset = offset, offset + len(frame.chunk.bytes)
             if frame.frame_type == fitdecode.FIT_FRAME_DATA:
                 fields = {f.name: f.value for f in frame.fields}
-                yield frame.name, fields, f"{frame.name} message at byte {frame.chunk.index}"
+                yield frame.name, fields, f"{frame.name} message at byte {start}"
     except fitdecode.FitError as exc:
         raise file_error(f"byte {offset}", f"damaged FIT file: {exc}") from None
     except Exception as exc:  # fitdecode may fail in other ways on hostile bytes; they are the file's fault
