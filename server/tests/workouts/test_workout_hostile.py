@@ -243,6 +243,7 @@ def test_fit_that_is_not_a_workout_is_refused() -> None:
         ([(0, 60_000, 4, 3, None, None)], r"power zone targets are not supported"),
         ([(0, 60_000, 4, 0, None, 100)], r"power low is missing"),
         ([(0, 0, 4, 0, 100, 100)], r"minutes must be a number > 0"),
+        ([(0, None, 4, 0, 100, 100)], r"workout_step message at byte \d+: the step's duration is missing"),
         ([], r"^file: the workout has no segments"),
     ],
 )

@@ -219,9 +219,11 @@ def _power(value: Any, where: str, what: str, ftp: float | None) -> float:
 
 
 def _draft(fields: dict[str, Any], where: str, ftp: float | None) -> Draft:
-    seconds = fields.get("duration_time")
-    if fields.get("duration_type") != "time" or not isinstance(seconds, int | float):
+    if fields.get("duration_type") != "time":
         raise file_error(where, f"only time durations are supported, not {fields.get('duration_type')!r}")
+    seconds = fields.get("duration_time")
+    if not isinstance(seconds, int | float):
+        raise file_error(where, "the step's duration is missing")
     target = fields.get("target_type")
     low, high = fields.get("custom_target_power_low"), fields.get("custom_target_power_high")
     if target == "open":
