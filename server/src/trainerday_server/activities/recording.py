@@ -51,7 +51,9 @@ class Recording:
     format: str  # "fit" | "tcx" | "gpx"
     start_time: datetime  # UTC, timezone-aware: the first sample's time
     time: np.ndarray  # float64 seconds since start_time, non-decreasing
-    channels: dict[str, np.ndarray]  # name (from CHANNELS) -> float64 array like ``time``; absent channels omitted
+    channels: dict[
+        str, np.ndarray
+    ]  # name (from CHANNELS) -> float64 array like ``time``; absent channels omitted
     sport: str | None = None  # e.g. "cycling", "running" (FIT names; TCX/GPX mapped onto them)
     sub_sport: str | None = None  # e.g. "indoor_cycling", "virtual_activity", "road"
     device: str | None = None  # manufacturer / product, when the file says

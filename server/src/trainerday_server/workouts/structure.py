@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from trainerday_server.errors import FieldError, ValidationFailed
 
@@ -49,7 +49,7 @@ class Segment:
         return self.start != self.end
 
     def to_json(self) -> list[Any]:
-        """The wire form: ``[minutes, start, end, cadenceStart, cadenceEnd, type, text]`` minus trailing nulls."""
+        """Wire form: ``[minutes, start, end, cadenceStart, cadenceEnd, type, text]`` minus trailing nulls."""
         values: list[Any] = [
             self.minutes,
             self.start,
@@ -91,13 +91,15 @@ def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | 
         if value is not None and (
             not _is_number(value) or value != int(value) or not 0 <= value <= MAX_CADENCE
         ):
-            errors.append(
-                FieldError(f"{where}[{index}]", f"{_FIELDS[index]} must be null or a whole rpm from 0 to {MAX_CADENCE}")
-            )
+            message = f"{_FIELDS[index]} must be null or a whole rpm from 0 to {MAX_CADENCE}"
+            errors.append(FieldError(f"{where}[{index}]", message))
     if seg_type is not None and seg_type not in SEGMENT_TYPES:
-        errors.append(FieldError(f"{where}[5]", f"type must be null or one of {', '.join(sorted(SEGMENT_TYPES))}"))
+        types = ", ".join(sorted(SEGMENT_TYPES))
+        errors.append(FieldError(f"{where}[5]", f"type must be null or one of {types}"))
     if text is not None and (not isinstance(text, str) or len(text) > MAX_TEXT):
-        errors.append(FieldError(f"{where}[6]", f"text must be null or a string of at most {MAX_TEXT} characters"))
+        errors.append(
+            FieldError(f"{where}[6]", f"text must be null or a string of at most {MAX_TEXT} characters")
+        )
     if len(errors) > before:
         return None
     return Segment(
@@ -109,6 +111,12 @@ def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | 
         type=seg_type,
         text=text,
     )
+
+
+def _fail(errors: list[FieldError]) -> NoReturn:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise ValidationFailed(detail=f"{first.field}: {first.message}{more}", errors=errors)
 
 
 def parse_segments(raw: Any, path: str = "segments") -> list[Segment]:
@@ -128,12 +136,12 @@ def parse_segments(raw: Any, path: str = "segments") -> list[Segment]:
         if len(errors) >= 20:
             break
     if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ValidationFailed(detail=f"{first.field}: {first.message}{more}", errors=errors)
+        _fail(errors)
     total = total_minutes(segments)
     if total > MAX_WORKOUT_MINUTES:
-        raise ValidationFailed.single(path, f"last {total:g} minutes in all; at most {MAX_WORKOUT_MINUTES} are allowed")
+        raise ValidationFailed.single(
+            path, f"last {total:g} minutes in all; at most {MAX_WORKOUT_MINUTES} are allowed"
+        )
     return segments
 
 
@@ -152,3 +160,87 @@ def check_duration(duration_minutes: float | None, segments: Sequence[Segment], 
             f"durationMinutes is {duration_minutes:g} but the segments add up to {total:g} minutes",
         )
     return duration_minutes
+
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_TAGS = 20
+MAX_TAG = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workout:
+    """A planned workout: what the library stores, calendar events embed and the file formats carry."""
+
+    title: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    segments: tuple[Segment, ...]
+
+    @property
+    def minutes(self) -> float:
+        return total_minutes(self.segments)
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form, the inverse of ``parse_workout``."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "segments": [s.to_json() for s in self.segments],
+        }
+
+
+def _check_text(value: Any, path: str, limit: int, errors: list[FieldError], *, required: bool) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        errors.append(FieldError(path, "must be a string"))
+        return ""
+    text = value.strip()
+    if required and not text:
+        errors.append(FieldError(path, "must not be empty"))
+    elif len(text) > limit:
+        errors.append(FieldError(path, f"must be at most {limit} characters, got {len(text)}"))
+    return text
+
+
+def _check_tags(value: Any, path: str, errors: list[FieldError]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        errors.append(FieldError(path, "must be an array of strings"))
+        return ()
+    if len(value) > MAX_TAGS:
+        errors.append(FieldError(path, f"has {len(value)} tags; at most {MAX_TAGS} are allowed"))
+        return ()
+    tags: list[str] = []
+    for i, tag in enumerate(value):
+        text = _check_text(tag, f"{path}[{i}]", MAX_TAG, errors, required=True)
+        if text and text not in tags:  # a tag set: repeats add nothing
+            tags.append(text)
+    return tuple(tags)
+
+
+def parse_workout(raw: Any, path: str = "workout") -> Workout:
+    """Validate a wire-form workout ``{"title", "description", "tags", "segments"}``.
+
+    Every bad field is reported with its path (``workout.title``, ``workout.segments[3][1]``...); title,
+    description and tags are stripped of surrounding whitespace and repeated tags are dropped.
+    """
+    if not isinstance(raw, dict):
+        raise ValidationFailed.single(path, "must be an object with title, description, tags and segments")
+    errors: list[FieldError] = []
+    title = _check_text(raw.get("title"), f"{path}.title", MAX_TITLE, errors, required=True)
+    description = _check_text(
+        raw.get("description"), f"{path}.description", MAX_DESCRIPTION, errors, required=False
+    )
+    tags = _check_tags(raw.get("tags"), f"{path}.tags", errors)
+    segments: list[Segment] = []
+    try:
+        segments = parse_segments(raw.get("segments"), f"{path}.segments")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if errors:
+        _fail(errors)
+    return Workout(title=title, description=description, tags=tags, segments=tuple(segments))
