@@ -1,0 +1,132 @@
+"""Safe XML parsing and the small readers TCX and GPX share.
+
+Uploads are hostile until proven otherwise: lxml parses without resolving entities, without the network,
+without loading DTDs and with libxml2's size limits on (no ``huge_tree``); a document that declares a DTD is
+refused outright, since activity files never need one and entity tricks (billion laughs, external entities)
+all start there. Errors name the line (and column) so the athlete can find the problem.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from trainerday_server.errors import ActivityFileError
+
+# Strava's numeric GPX activity types, as seen in its exports.
+_STRAVA_TYPES = {"1": ("cycling", None), "9": ("running", None), "17": ("cycling", "virtual_activity")}
+# Words in TCX Sport attributes and GPX <type> elements, mapped onto FIT sport names.
+_SPORT_WORDS = (
+    ("virtual", ("cycling", "virtual_activity")),
+    ("bik", ("cycling", None)),
+    ("cycl", ("cycling", None)),
+    ("ride", ("cycling", None)),
+    ("run", ("running", None)),
+    ("swim", ("swimming", None)),
+    ("walk", ("walking", None)),
+    ("hik", ("hiking", None)),
+)
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """The document's root element; ActivityFileError for XML that is not well-formed or declares a DTD."""
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position
+        message = (exc.msg or "syntax error").split(f", line {line}")[0]
+        raise ActivityFileError(
+            f"not well-formed XML at line {line}, column {column}: {message}",
+            extra={"line": line, "column": column},
+        ) from None
+    if root is None:
+        raise ActivityFileError("the XML document is empty")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise ActivityFileError(
+            "XML with a document type declaration (<!DOCTYPE ...>) is refused: "
+            "activity files have no use for DTDs or entities"
+        )
+    return root
+
+
+def local_name(element: etree._Element) -> str:
+    """The tag without its namespace: TCX and GPX extensions come under any prefix, or none."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def number(element: etree._Element) -> float:
+    """The element's text as a number (NaN when empty); ActivityFileError naming the line otherwise."""
+    text = (element.text or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, which is not a number",
+            extra={"line": element.sourceline},
+        ) from None
+
+
+def attribute_number(element: etree._Element, name: str) -> float:
+    text = (element.get(name) or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)} {name}=...> holds {_quote(text)}, "
+            "which is not a number",
+            extra={"line": element.sourceline},
+        ) from None
+
+
+def timestamp(element: etree._Element) -> float:
+    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset."""
+    text = (element.text or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, which is not a time",
+            extra={"line": element.sourceline},
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    text = (element.text or "").strip() if element is not None else ""
+    return text or None
+
+
+def sport_from_text(text: str | None) -> tuple[str | None, str | None]:
+    """FIT sport and sub-sport for a TCX Sport attribute or GPX <type> ("Biking", "cycling", Strava's "1")."""
+    if not text:
+        return None, None
+    key = text.strip().lower()
+    if key in _STRAVA_TYPES:
+        return _STRAVA_TYPES[key]
+    for word, sport in _SPORT_WORDS:
+        if word in key:
+            return sport
+    return "generic", None
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
