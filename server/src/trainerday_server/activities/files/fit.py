@@ -97,6 +97,8 @@ def _decode(data: bytes, read_body: BodyReader) -> Recording:
 
 def _segments(data: bytes, warnings: list[str]) -> Iterator[_Header]:
     """The chained segments' headers in order; the first must be valid, junk after the last is reported."""
+    if not data:
+        raise ActivityFileError("the file is empty")
     offset = 0
     while offset < len(data):
         header = _read_header(data, offset)
@@ -258,7 +260,7 @@ def _recording(contents: list[SegmentContent], warnings: list[str]) -> Recording
             values = values * SEMICIRCLES_TO_DEGREES
         channels[channel] = values
 
-    sessions = sorted(messages[MESG_SESSION], key=lambda s: s.get(2) or 0)
+    sessions = sorted(messages[MESG_SESSION], key=lambda s: s[2] if _is_datetime(s.get(2)) else 0)
     timed = epoch[np.isfinite(epoch)]
     span = float(timed.max() - timed.min()) if timed.size else 0.0
     summary = _device_summary(sessions, span, warnings)
@@ -282,9 +284,8 @@ def _recording(contents: list[SegmentContent], warnings: list[str]) -> Recording
 def _pauses(events: list[dict[int, Any]]) -> list[tuple[float, float]]:
     """Intervals (Unix seconds) from a timer stop to the next timer start."""
     timer = sorted(
-        (e[253], e.get(1))
-        for e in events
-        if e.get(0) == "timer" and isinstance(e.get(253), int) and e[253] >= FIT_DATETIME_MIN
+        ((e[253], e.get(1)) for e in events if e.get(0) == "timer" and _is_datetime(e.get(253))),
+        key=lambda event: event[0],
     )
     pauses = []
     stopped_at: int | None = None
@@ -365,6 +366,10 @@ def _device(file_ids: list[dict[int, Any]]) -> str | None:
     manufacturer, product = file_id.get(1), file_id.get(8) or file_id.get(2)
     parts = [str(part).strip() for part in (manufacturer, product) if part is not None]
     return " ".join(part for part in parts if part) or None
+
+
+def _is_datetime(value: Any) -> bool:
+    return isinstance(value, int) and value >= FIT_DATETIME_MIN
 
 
 def _name(value: Any) -> str | None:
