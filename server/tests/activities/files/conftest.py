@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-
 from trainerday_server.activities.recording import Recording
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from trainerday_server.activities.files import fitfast
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording
@@ -41,7 +40,17 @@ class Expected:
     warnings: tuple[str, ...] = ()
 
 
-ALL_NINE = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "latitude", "longitude", "temperature")
+ALL_NINE = (
+    "power",
+    "heartRate",
+    "cadence",
+    "speed",
+    "distance",
+    "altitude",
+    "latitude",
+    "longitude",
+    "temperature",
+)
 
 
 def every(count: int, *channels: str) -> dict[str, int]:
@@ -241,8 +250,8 @@ def test_positions_are_degrees_and_invalid_positions_are_nan(samples: Path) -> N
     latitude, longitude = recording.channels["latitude"], recording.channels["longitude"]
     # 12 records carry the invalid position 0x7FFFFFFF; the rest lie in the Alps, not at 180°.
     assert np.isnan(latitude).sum() == np.isnan(longitude).sum() == 12
-    assert 45 < np.nanmin(latitude) and np.nanmax(latitude) < 48
-    assert 5 < np.nanmin(longitude) and np.nanmax(longitude) < 12
+    assert np.nanmin(latitude) > 45 and np.nanmax(latitude) < 48
+    assert np.nanmin(longitude) > 5 and np.nanmax(longitude) < 12
 
 
 def test_pauses_come_from_timer_events_and_account_for_the_device_timer(samples: Path) -> None:
@@ -264,7 +273,11 @@ def assert_same(fast: Recording, reference: Recording) -> None:
     assert sorted(fast.channels) == sorted(reference.channels)
     for channel, values in reference.channels.items():
         np.testing.assert_array_equal(fast.channels[channel], values, err_msg=channel)
-    assert (fast.sport, fast.sub_sport, fast.device) == (reference.sport, reference.sub_sport, reference.device)
+    assert (fast.sport, fast.sub_sport, fast.device) == (
+        reference.sport,
+        reference.sub_sport,
+        reference.device,
+    )
     assert fast.summary == reference.summary
     assert fast.pauses == reference.pauses
     assert fast.warnings == reference.warnings
@@ -415,6 +428,7 @@ def test_junk_after_the_last_segment_is_reported(samples: Path) -> None:
 
 
 # --- properties --------------------------------------------------------------------------------------------
+
 
 def decode_or_error(data: bytes, fast: bool) -> Recording | str:
     try:

@@ -48,7 +48,9 @@ def encode_fit(recording: Recording) -> bytes:
     timestamps = start + np.rint(recording.time).astype(np.int64)
     end = int(timestamps[-1])
     writer = FitWriter()
-    writer.define(0, _FILE_ID, [Field(0, BaseType.ENUM), Field(1, BaseType.UINT16), Field(4, BaseType.UINT32)])
+    writer.define(
+        0, _FILE_ID, [Field(0, BaseType.ENUM), Field(1, BaseType.UINT16), Field(4, BaseType.UINT32)]
+    )
     writer.write(0, 4, _MANUFACTURER_DEVELOPMENT, start)  # type 4: activity
 
     writer.define(1, _EVENT, [Field(253, BaseType.UINT32), Field(0, BaseType.ENUM), Field(1, BaseType.ENUM)])
@@ -62,9 +64,7 @@ def encode_fit(recording: Recording) -> bytes:
     summary = recording.summary or DeviceSummary()
     if summary.distance_meters is None and recording.has("distance"):
         summary = replace(summary, distance_meters=float(np.nanmax(recording.channels["distance"])))
-    writer.define(
-        3, _LAP, [Field(253, BaseType.UINT32), Field(2, BaseType.UINT32), *_times_and_distance()]
-    )
+    writer.define(3, _LAP, [Field(253, BaseType.UINT32), Field(2, BaseType.UINT32), *_times_and_distance()])
     writer.write(3, end, start, *_scaled_times(elapsed, timer, summary))
     writer.define(
         4,
