@@ -23,7 +23,8 @@ from pathlib import Path
 import fitdecode
 from trainerday_server.activities.files.detect import decode_upload
 from trainerday_server.activities.files.fit import decode_fit
-from trainerday_server.activities.synthetic import synthetic_ride_fit
+from trainerday_server.activities.recording import Recording
+from trainerday_server.activities.synthetic import synthetic_ride, synthetic_ride_fit
 
 SAMPLES = Path(
     os.environ.get("TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples")
@@ -37,16 +38,39 @@ FILES = {
 _CHILD = """
 import resource, sys, tracemalloc
 from pathlib import Path
+from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.fit import decode_fit
 data = Path(sys.argv[1]).read_bytes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
-recording = decode_fit(data, fast=sys.argv[2] == "fast")
+recording = decode_fit(data, fast=False) if sys.argv[2] == "fitdecode" else decode_activity(data)
 allocated = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before // 1024, after // 1024, allocated // 2**20, recording.sample_count)
 """
+_GPX_POINT = (
+    '<trkpt lat="{latitude:.7f}" lon="{longitude:.7f}"><ele>{altitude:.1f}</ele><time>{time}</time>'
+    "<extensions><power>{power:.0f}</power><gpxtpx:TrackPointExtension><gpxtpx:hr>{heartRate:.0f}</gpxtpx:hr>"
+    "<gpxtpx:cad>{cadence:.0f}</gpxtpx:cad></gpxtpx:TrackPointExtension></extensions></trkpt>\n"
+)
+
+
+def strava_style_gpx(ride: Recording) -> bytes:
+    """The ride as Strava exports it (power, heart rate and cadence in extensions), to measure GPX memory."""
+    start = ride.start_time.timestamp()
+    points = "".join(
+        _GPX_POINT.format(
+            time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + offset)),
+            **{channel: values[index] for channel, values in ride.channels.items()},
+        )
+        for index, offset in enumerate(ride.time.tolist())
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1" '
+        'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1"><trk><type>1</type><trkseg>\n'
+        f"{points}</trkseg></trk></gpx>"
+    ).encode()
 
 
 def bare_fitdecode(data: bytes) -> None:
@@ -90,19 +114,21 @@ def decode_times(rounds: int) -> None:
 
 def peak_memory() -> None:
     print("\nPeak RSS of a fresh process decoding a generated 10-hour 1 Hz ride (budget: 200 MB)")
-    with tempfile.NamedTemporaryFile(suffix=".fit") as ride:
-        ride.write(synthetic_ride_fit(hours=10))
-        ride.flush()
-        print(f"  file: {Path(ride.name).stat().st_size / 1e6:.1f} MB")
-        for path in ("fast", "fitdecode"):
+    ride = synthetic_ride(hours=10)
+    files = {"FIT": synthetic_ride_fit(hours=10), "GPX": strava_style_gpx(ride)}
+    for kind, path in (("FIT", "fast"), ("FIT", "fitdecode"), ("GPX", "streaming")):
+        with tempfile.NamedTemporaryFile() as file:
+            file.write(files[kind])
+            file.flush()
             result = subprocess.run(
-                [sys.executable, "-c", _CHILD, ride.name, path], capture_output=True, text=True, check=True
+                [sys.executable, "-c", _CHILD, file.name, path], capture_output=True, text=True, check=True
             )
-            before, after, allocated, samples = (int(value) for value in result.stdout.split())
-            print(
-                f"  {path:9s} path: {after} MB peak RSS ({before} MB after imports and reading the file); "
-                f"decoding {samples:,} samples allocated at most {allocated} MB at once"
-            )
+        before, after, allocated, samples = (int(value) for value in result.stdout.split())
+        print(
+            f"  {kind} ({len(files[kind]) / 1e6:4.1f} MB), {path:9s} path: {after:4d} MB peak RSS "
+            f"({before} MB after imports and reading it); decoding {samples:,} samples allocated "
+            f"at most {allocated} MB at once"
+        )
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from trainerday_server.activities.files import fitfast
+from trainerday_server.activities.files import fit, fitbody, fitfast
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError, TrainerDayError
@@ -290,7 +290,7 @@ def test_fast_path_reads_exactly_what_fitdecode_reads(samples: Path, name: str) 
     assert_same(fast, decode_fit(data, fast=False))
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(EXPECTED) if n != "damaged/activity-settings-nodata.fit"])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fast_path_handles_every_sample_itself(samples: Path, name: str, monkeypatch) -> None:
     """No sample needs the fallback, so the comparison above really exercises the fast path."""
 
@@ -416,6 +416,24 @@ def test_unusable_fit_files_are_refused_saying_why(data: bytes, message: str) ->
             decode_fit(data, fast=fast)
         assert message in raised.value.detail
         assert raised.value.status == 400
+
+
+def test_what_a_file_may_make_us_hold_is_bounded(monkeypatch) -> None:
+    for module in (fit, fitbody, fitfast):
+        monkeypatch.setattr(module, "MAX_RECORDS", 10)
+    for module in (fit, fitbody):
+        monkeypatch.setattr(module, "MAX_MESSAGES", 3)
+    event = definition(1, 21, [(253, 4, 0x86), (0, 1, 0x00), (1, 1, 0x00)])
+    body = definition(0, 20, RECORD_TIMESTAMP_POWER) + event
+    body += b"".join(struct.pack("<BIBB", 1, T0 + i, 0, 4 * (i % 2)) for i in range(6))  # timer stop/start
+    body += b"".join(struct.pack("<BIBB", 1, T0, 3, 1) for _ in range(10))  # lap markers: not kept at all
+    records = [struct.pack("<BIH", 0, T0 + i, 200) for i in range(11)]
+    for fast in (True, False):
+        recording = decode_fit(fit_segment(body + b"".join(records[:10])), fast=fast)
+        assert recording.warnings == ["over 3 messages of one kind in a segment; the rest were ignored"]
+        assert recording.pauses == [(1.0, 2.0)]  # from the first three timer events: start, stop, start
+        with pytest.raises(ActivityFileError, match="holds over 10 records, too many for one activity"):
+            decode_fit(fit_segment(body + b"".join(records)), fast=fast)
 
 
 def test_junk_after_the_last_segment_is_reported(samples: Path) -> None:

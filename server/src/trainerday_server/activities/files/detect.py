@@ -17,9 +17,9 @@ from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError, PayloadTooLarge
 
 from .fit import decode_fit
-from .gpx import gpx_recording
-from .tcx import tcx_recording
-from .xmlfile import local_name, parse_xml
+from .gpx import decode_gpx
+from .tcx import decode_tcx
+from .xmlfile import root_name
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
@@ -83,12 +83,11 @@ def decode_activity(content: bytes) -> Recording:
         return decode_fit(content)
     text = content.removeprefix(_UTF8_BOM).lstrip()
     if text.startswith(b"<") or content.startswith(_UTF16_BOMS):
-        root = parse_xml(content)
-        name = local_name(root)
+        name = root_name(content)
         if name == "TrainingCenterDatabase":
-            return tcx_recording(root)
+            return decode_tcx(content)
         if name == "gpx":
-            return gpx_recording(root)
+            return decode_gpx(content)
         raise ActivityFileError(f"an XML document with root element <{name}> is neither TCX nor GPX")
     hint = " (a ZIP archive: upload the activity file inside it)" if content.startswith(b"PK\x03\x04") else ""
     raise ActivityFileError(

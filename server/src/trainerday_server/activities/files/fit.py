@@ -28,6 +28,8 @@ from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
 
 from .build import build_recording
 from .fitbody import (
+    MAX_MESSAGES,
+    MAX_RECORDS,
     MESG_EVENT,
     MESG_FILE_ID,
     MESG_RECORD,
@@ -37,6 +39,8 @@ from .fitbody import (
     RECORD_FIELDS,
     BodyStop,
     SegmentContent,
+    keep_message,
+    too_many_records,
 )
 from .fitcrc import fit_crc
 from .fitfast import FastPathUnsupported, read_body
@@ -84,9 +88,15 @@ def decode_fit(data: bytes, *, fast: bool = True) -> Recording:
 def _decode(data: bytes, read_body: BodyReader) -> Recording:
     contents: list[SegmentContent] = []
     warnings: list[str] = []
+    records = 0
     for index, header in enumerate(_segments(data, warnings)):
         content = read_body(data, header.offset, header.body_end)
         contents.append(content)
+        records += content.record_count
+        if records > MAX_RECORDS:
+            raise too_many_records()
+        if any(len(kept) == MAX_MESSAGES for kept in content.messages.values()):
+            warnings.append(f"over {MAX_MESSAGES:,} messages of one kind in a segment; the rest were ignored")
         problems = _segment_problems(data, header, content)
         if problems:
             where = f"chained FIT segment {index + 1} (from byte {header.offset:,}): " if index else ""
@@ -186,9 +196,11 @@ def read_body_with_fitdecode(data: bytes, start: int, body_end: int) -> SegmentC
         decoded_up_to = start + frame.chunk.offset + len(frame.chunk.bytes)
         if isinstance(frame, fitdecode.FitDataMessage):
             if frame.global_mesg_num == MESG_RECORD:
+                if len(columns["timestamp"]) == MAX_RECORDS:
+                    raise too_many_records()
                 _append_record(frame, columns)
             elif frame.global_mesg_num in MESSAGE_FIELDS:
-                messages[frame.global_mesg_num].append(_message_values(frame))
+                keep_message(messages, frame.global_mesg_num, _message_values(frame))
     return SegmentContent(_as_arrays(columns), messages)
 
 

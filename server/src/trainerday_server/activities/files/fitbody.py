@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from trainerday_server.errors import ActivityFileError
+
 # The record fields we read, by FIT profile name. Values are scaled as the profile says (W, m/s, m, °C) and
 # positions stay in semicircles; NaN stands for FIT's invalid value or a field the record lacks.
 RECORD_FIELDS = (
@@ -38,6 +40,23 @@ MESSAGE_FIELDS: dict[int, tuple[int, ...]] = {
     MESG_SESSION: (2, 5, 6, 7, 8, 9, 16, 17, 18, 20, 21, 22),
     MESG_EVENT: (0, 1, 253),  # event, event_type, timestamp
 }
+
+
+# Bounds on what one file may make us hold, whatever it declares: over 11 days at 1 Hz, far more timer events
+# and sessions than any ride has.
+MAX_RECORDS = 1_000_000
+MAX_MESSAGES = 50_000
+
+
+def keep_message(messages: dict[int, list[dict[int, Any]]], number: int, values: dict[int, Any]) -> None:
+    """Keep a message's values: of events only the timer's, and at most MAX_MESSAGES of a kind."""
+    kept = messages[number]
+    if (number != MESG_EVENT or values.get(0) == "timer") and len(kept) < MAX_MESSAGES:
+        kept.append(values)
+
+
+def too_many_records() -> ActivityFileError:
+    return ActivityFileError(f"this FIT file holds over {MAX_RECORDS:,} records, too many for one activity")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ speed/distance, array or oddly typed fields we read, duplicate fields.
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,16 @@ from typing import Any
 import numpy as np
 from fitdecode import profile, types  # type: ignore[import-untyped]
 
-from .fitbody import MESG_RECORD, MESSAGE_FIELDS, RECORD_FIELDS, BodyStop, SegmentContent
+from .fitbody import (
+    MAX_RECORDS,
+    MESG_RECORD,
+    MESSAGE_FIELDS,
+    RECORD_FIELDS,
+    BodyStop,
+    SegmentContent,
+    keep_message,
+    too_many_records,
+)
 
 TIMESTAMP_FIELD = 253
 
@@ -84,7 +94,7 @@ class _Definition:
     timestamp_offset: int = 0
     columns: tuple[_Column, ...] | None = None  # record messages: the fields we read
     readers: tuple[_FieldReader, ...] | None = None  # other messages we read
-    rows: list[int] = field(default_factory=list)  # offsets of record messages' contents
+    rows: array[int] = field(default_factory=lambda: array("q"))  # offsets of record messages' contents
 
 
 def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
@@ -94,7 +104,9 @@ def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
     known: dict[bytes, _Definition] = {}  # devices redefine the same layout often; share its plan and rows
     records: list[_Definition] = []
     messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
-    compressed: dict[int, int] = {}  # record content offset -> timestamp from a compressed header
+    # Records whose time is in a compressed header: their content offsets, and those times.
+    compressed_rows, compressed_times = array("q"), array("q")
+    record_count = 0
     last_timestamp = 0
     stop = None
     pos = start + data[start]
@@ -129,18 +141,26 @@ def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
             offset = header & 0x1F
             rolled_over = 0x20 if offset < last_timestamp & 0x1F else 0
             last_timestamp = (last_timestamp & ~0x1F) + offset + rolled_over
-            compressed[content] = last_timestamp
+            if definition.columns is not None:
+                compressed_rows.append(content)
+                compressed_times.append(last_timestamp)
         elif definition.timestamp is not None:
             (value,) = definition.timestamp.unpack_from(data, content + definition.timestamp_offset)
             if value != 0xFFFFFFFF:
                 last_timestamp = value
         if definition.columns is not None:
+            record_count += 1
+            if record_count > MAX_RECORDS:
+                raise too_many_records()
             definition.rows.append(content)
         elif definition.readers is not None:
-            messages[definition.global_number].append(_message_values(definition, data, content))
+            keep_message(messages, definition.global_number, _message_values(definition, data, content))
     if stop is None and body_end > len(data):
         stop = BodyStop(len(data), truncated=True)
-    return SegmentContent(_record_columns(data, records, compressed), messages, stop)
+    columns = _record_columns(data, records)
+    if compressed_rows:
+        _fill_compressed_times(columns, records, compressed_rows, compressed_times)
+    return SegmentContent(columns, messages, stop)
 
 
 def _cut_off(start: int, end: int, body_end: int, file_size: int) -> BodyStop:
@@ -269,57 +289,52 @@ def _subfield(field_profile: Any, raw: dict[int, Any]) -> Any:
     return field_profile
 
 
-def _record_columns(
-    data: bytes, records: list[_Definition], compressed: dict[int, int]
-) -> dict[str, np.ndarray]:
+def _record_columns(data: bytes, records: list[_Definition]) -> dict[str, np.ndarray]:
     """Cut the fields we read out of every record, all records of one definition at once, in file order."""
     used = [d for d in records if d.rows]
     if not used:
         return {name: np.empty(0) for name in RECORD_FIELDS}
     buffer = np.frombuffer(data, dtype=np.uint8)
-    positions = np.concatenate([np.asarray(d.rows, dtype=np.intp) for d in used])
     parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_FIELDS}
     for definition in used:
-        rows = np.asarray(definition.rows, dtype=np.intp)
+        rows = np.frombuffer(definition.rows, dtype=np.int64)
         assert definition.columns is not None
-        found = _definition_columns(buffer, rows, definition.size, definition.columns)
+        found = {column.name: _column(buffer, rows, column) for column in definition.columns}
         for name in RECORD_FIELDS:
             parts[name].append(found.get(name, np.full(rows.shape[0], np.nan)))
-    order = np.argsort(positions, kind="stable")
-    columns = {name: np.concatenate(values)[order] for name, values in parts.items()}
-    if compressed:
-        sorted_positions = positions[order]
-        timestamps = columns["timestamp"]
-        for index in np.flatnonzero(np.isnan(timestamps)):
-            timestamp = compressed.get(int(sorted_positions[index]))
-            if timestamp is not None:
-                timestamps[index] = timestamp
-    return columns
+    order = np.argsort(_record_positions(used), kind="stable")
+    return {name: np.concatenate(values)[order] for name, values in parts.items()}
 
 
-def _definition_columns(
-    buffer: np.ndarray, rows: np.ndarray, size: int, columns: tuple[_Column, ...]
-) -> dict[str, np.ndarray]:
-    if not columns:
-        return {}
-    dtype = np.dtype(
-        {
-            "names": [c.name for c in columns],
-            "formats": [c.code for c in columns],
-            "offsets": [c.offset for c in columns],
-            "itemsize": size,
-        }
-    )
-    table = buffer[rows[:, None] + np.arange(size)].view(dtype)[:, 0]
-    found = {}
-    for column in columns:
-        raw = table[column.name]
-        values = raw.astype(np.float64)
-        if column.invalid is not None:
-            values[raw == column.invalid] = np.nan
-        if column.scale:
-            values /= column.scale
-        if column.value_offset:
-            values -= column.value_offset
-        found[column.name] = values
-    return found
+def _record_positions(records: list[_Definition]) -> np.ndarray:
+    return np.concatenate([np.frombuffer(d.rows, dtype=np.int64) for d in records if d.rows])
+
+
+def _column(buffer: np.ndarray, rows: np.ndarray, column: _Column) -> np.ndarray:
+    """One field of every record: its bytes gathered one byte position at a time (memory in proportion to
+    the records, whatever the message size), then read as the field's type, invalid as NaN, scaled."""
+    dtype = np.dtype(column.code)
+    raw_bytes = np.empty((rows.shape[0], dtype.itemsize), dtype=np.uint8)
+    for byte in range(dtype.itemsize):
+        raw_bytes[:, byte] = buffer[rows + (column.offset + byte)]
+    raw = raw_bytes.view(dtype)[:, 0]
+    values = raw.astype(np.float64)
+    if column.invalid is not None:
+        values[raw == column.invalid] = np.nan
+    if column.scale:
+        values /= column.scale
+    if column.value_offset:
+        values -= column.value_offset
+    return values
+
+
+def _fill_compressed_times(
+    columns: dict[str, np.ndarray], records: list[_Definition], rows: array[int], times: array[int]
+) -> None:
+    """Give records without a timestamp field the time from their compressed header."""
+    positions = np.sort(_record_positions(records))
+    compressed = np.frombuffer(rows, dtype=np.int64)  # ascending: in file order
+    index = np.minimum(np.searchsorted(compressed, positions), compressed.shape[0] - 1)
+    timestamps = columns["timestamp"]
+    fill = (compressed[index] == positions) & np.isnan(timestamps)
+    timestamps[fill] = np.frombuffer(times, dtype=np.int64)[index[fill]]

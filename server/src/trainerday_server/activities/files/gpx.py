@@ -16,7 +16,7 @@ from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
-from .xmlfile import attribute_number, local_name, number, parse_xml, sport_from_text, text_of, timestamp
+from .xmlfile import attribute_number, local_name, number, sport_from_text, stream, text_of, timestamp
 
 # Extension elements holding one number, by lower-case local name -> channel.
 _EXTENSIONS = {
@@ -33,28 +33,24 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "altitude", "latitude", "
 
 
 def decode_gpx(content: bytes) -> Recording:
-    return gpx_recording(parse_xml(content))
+    """The Recording of a GPX document: all its tracks' points, in time order."""
+    epoch: list[float] = []
+    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
 
+    def read(point: etree._Element) -> None:
+        if local_name(point) == "trkpt":  # waypoints and route points are only dropped, to save memory
+            epoch.append(_read_point(point, columns))
 
-def gpx_recording(root: etree._Element) -> Recording:
-    """The Recording of a parsed GPX document: all its tracks' points, in time order."""
-    if local_name(root) != "gpx":
-        raise ActivityFileError(f"not a GPX file: the root element is <{local_name(root)}>")
-    points = list(root.iter("{*}trkpt"))
-    if not points:
+    root = stream(content, "gpx", ("{*}trkpt", "{*}wpt", "{*}rtept"), read)
+    if not epoch:
         route = " (it holds a route, <rte>, which is a plan)" if root.find("{*}rte") is not None else ""
         raise ActivityFileError(f"this GPX file holds no track points (<trkpt>){route}: nothing was recorded")
-
-    epoch = np.empty(len(points))
-    columns = {channel: np.full(len(points), np.nan) for channel in _CHANNELS}
-    for index, point in enumerate(points):
-        epoch[index] = _read_point(point, columns, index)
     track = root.find("{*}trk")
     sport, sub_sport = sport_from_text(text_of(track.find("{*}type")) if track is not None else None)
     return build_recording(
         format="gpx",
-        epoch=epoch,
-        channels=columns,
+        epoch=np.array(epoch, dtype=np.float64),
+        channels={channel: np.array(values, dtype=np.float64) for channel, values in columns.items()},
         noun="track point",
         warnings=[],
         sport=sport,
@@ -64,20 +60,21 @@ def gpx_recording(root: etree._Element) -> Recording:
     )
 
 
-def _read_point(point: etree._Element, columns: dict[str, np.ndarray], index: int) -> float:
-    """Fill row ``index`` of ``columns`` from the point and return its time (NaN if it has none)."""
-    columns["latitude"][index] = attribute_number(point, "lat")
-    columns["longitude"][index] = attribute_number(point, "lon")
+def _read_point(point: etree._Element, columns: dict[str, list[float]]) -> float:
+    """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
+    values = {"latitude": attribute_number(point, "lat"), "longitude": attribute_number(point, "lon")}
     moment = float("nan")
     for child in point:
         name = local_name(child)
         if name == "time":
             moment = timestamp(child)
         elif name == "ele":
-            columns["altitude"][index] = number(child)
+            values["altitude"] = number(child)
         elif name == "extensions":
             for element in child.iter():
                 channel = _EXTENSIONS.get(local_name(element).lower())
-                if channel is not None and np.isnan(columns[channel][index]):
-                    columns[channel][index] = number(element)
+                if channel is not None and channel not in values:
+                    values[channel] = number(element)
+    for channel, column in columns.items():
+        column.append(values.get(channel, np.nan))
     return moment

@@ -15,7 +15,7 @@ from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
-from .xmlfile import local_name, number, parse_xml, sport_from_text, text_of, timestamp
+from .xmlfile import local_name, number, sport_from_text, stream, text_of, timestamp
 
 # Trackpoint children (and extension elements) holding one number, by local name -> channel.
 _VALUES = {
@@ -30,13 +30,15 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "
 
 
 def decode_tcx(content: bytes) -> Recording:
-    return tcx_recording(parse_xml(content))
+    """The Recording of a TCX document (one activity, or one multisport session)."""
+    epoch: list[float] = []
+    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
 
+    def read(point: etree._Element) -> None:
+        if next(point.iterancestors("{*}Activity"), None) is not None:  # not a course's planned points
+            epoch.append(_read_trackpoint(point, columns))
 
-def tcx_recording(root: etree._Element) -> Recording:
-    """The Recording of a parsed TCX document (one activity, or one multisport session)."""
-    if local_name(root) != "TrainingCenterDatabase":
-        raise ActivityFileError(f"not a TCX file: the root element is <{local_name(root)}>")
+    root = stream(content, "TrainingCenterDatabase", ("{*}Trackpoint",), read)
     sessions = [
         element
         for activities in root.iterfind("{*}Activities")
@@ -52,16 +54,8 @@ def tcx_recording(root: etree._Element) -> Recording:
             f"this TCX file holds {len(sessions)} activities; upload one activity per file",
             extra={"line": sessions[1].sourceline},
         )
-    session = sessions[0]
-    activities = [session] if local_name(session) == "Activity" else list(session.iter("{*}Activity"))
-
-    epoch: list[float] = []
-    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
-    for activity in activities:
-        for point in activity.iter("{*}Trackpoint"):
-            epoch.append(_read_trackpoint(point, columns))
-    first = activities[0]
-    sport, sub_sport = sport_from_text(first.get("Sport"))
+    first = sessions[0] if local_name(sessions[0]) == "Activity" else sessions[0].find(".//{*}Activity")
+    sport, sub_sport = sport_from_text(first.get("Sport") if first is not None else None)
     return build_recording(
         format="tcx",
         epoch=np.array(epoch, dtype=np.float64),
@@ -70,8 +64,8 @@ def tcx_recording(root: etree._Element) -> Recording:
         warnings=[],
         sport=sport,
         sub_sport=sub_sport,
-        device=text_of(first.find("{*}Creator/{*}Name")),
-        description=text_of(first.find("{*}Notes")),
+        device=text_of(first.find("{*}Creator/{*}Name")) if first is not None else None,
+        description=text_of(first.find("{*}Notes")) if first is not None else None,
     )
 
 

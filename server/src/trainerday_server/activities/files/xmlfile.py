@@ -1,18 +1,33 @@
-"""Safe XML parsing and the small readers TCX and GPX share.
+"""Safe, streaming XML parsing and the small readers TCX and GPX share.
 
 Uploads are hostile until proven otherwise: lxml parses without resolving entities, without the network,
 without loading DTDs and with libxml2's size limits on (no ``huge_tree``); a document that declares a DTD is
-refused outright, since activity files never need one and entity tricks (billion laughs, external entities)
-all start there. Errors name the line (and column) so the athlete can find the problem.
+refused before anything else is parsed, since activity files never need one and entity tricks (billion
+laughs, external entities) all start there. Track points are read as they are parsed and then dropped, so a
+long ride does not cost a whole document tree. Errors name the line (and column) of the problem.
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from trainerday_server.errors import ActivityFileError
+
+# No entities, no network, no DTD loading, libxml2's size and depth limits kept (huge_tree off).
+_SAFE = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+_FEED_BYTES = 64 * 1024
+_FORMATS = {"TrainingCenterDatabase": "TCX", "gpx": "GPX"}
 
 # Strava's numeric GPX activity types, as seen in its exports.
 _STRAVA_TYPES = {"1": ("cycling", None), "9": ("running", None), "17": ("cycling", "virtual_activity")}
@@ -29,34 +44,55 @@ _SPORT_WORDS = (
 )
 
 
-def parse_xml(content: bytes) -> etree._Element:
-    """The document's root element; ActivityFileError for XML that is not well-formed or declares a DTD."""
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+def root_name(content: bytes) -> str:
+    """The local name of the document's root element, read from the document's start only; refuses DTDs
+    and reports XML that is not well-formed up to there."""
+    parser = etree.XMLPullParser(events=("start",), **_SAFE)
     try:
-        root = etree.fromstring(content, parser)
+        for start in range(0, len(content), _FEED_BYTES):
+            parser.feed(content[start : start + _FEED_BYTES])
+            for _, element in parser.read_events():
+                docinfo = element.getroottree().docinfo
+                if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+                    raise ActivityFileError(
+                        "XML with a document type declaration (<!DOCTYPE ...>) is refused: "
+                        "activity files have no use for DTDs or entities"
+                    )
+                return local_name(element)
+        parser.close()
     except etree.XMLSyntaxError as exc:
-        line, column = exc.position
-        message = (exc.msg or "syntax error").split(f", line {line}")[0]
-        raise ActivityFileError(
-            f"not well-formed XML at line {line}, column {column}: {message}",
-            extra={"line": line, "column": column},
-        ) from None
-    if root is None:
-        raise ActivityFileError("the XML document is empty")
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise ActivityFileError(
-            "XML with a document type declaration (<!DOCTYPE ...>) is refused: "
-            "activity files have no use for DTDs or entities"
-        )
-    return root
+        raise _not_well_formed(exc) from None
+    raise ActivityFileError("the XML document has no root element")
+
+
+def stream(
+    content: bytes, root: str, tags: tuple[str, ...], read: Callable[[etree._Element], None]
+) -> etree._Element:
+    """Parse a document whose root must be named ``root``, calling ``read`` on each element named in ``tags``
+    (``{*}name``: any namespace) as it ends, then dropping it and its earlier siblings, so memory stays flat
+    however long the track. Returns the root, which keeps everything else (names, notes, laps)."""
+    name = root_name(content)
+    if name != root:
+        raise ActivityFileError(f"not a {_FORMATS[root]} file: the root element is <{name}>")
+    context = etree.iterparse(io.BytesIO(content), events=("end",), tag=tags, **_SAFE)
+    try:
+        for _, element in context:
+            read(element)
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        raise _not_well_formed(exc) from None
+    return context.root
+
+
+def _not_well_formed(exc: etree.XMLSyntaxError) -> ActivityFileError:
+    line, column = exc.position
+    message = (exc.msg or "syntax error").split(f", line {line}")[0]
+    return ActivityFileError(
+        f"not well-formed XML at line {line}, column {column}: {message}",
+        extra={"line": line, "column": column},
+    )
 
 
 def local_name(element: etree._Element) -> str:
