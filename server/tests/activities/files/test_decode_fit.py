@@ -392,8 +392,8 @@ HEADER_ONLY = fit_segment(b"")
         (HEADER_ONLY, "this FIT file holds no activity records"),
         (
             fit_segment(definition(0, 20, RECORD_TIMESTAMP_POWER), declared=0xFFFFFFFF, crc=False),
-            "holds no activity records: file ends at byte 26, before the 4,294,967,309 bytes it declares; "
-            "CRC missing; 0 records recovered",
+            "holds no activity records: file ends at byte 26, before the end its header declares "
+            "(4,294,967,309); CRC missing; 0 records recovered",
         ),
         (
             fit_segment(struct.pack("<BIH", 0, T0, 100)),  # data before any definition

@@ -81,8 +81,8 @@ def decode_activity(content: bytes) -> Recording:
         raise ActivityFileError("the file is empty")
     if content[8:12] == b".FIT":
         return decode_fit(content)
-    text = content.removeprefix(_UTF8_BOM).lstrip()
-    if text.startswith(b"<") or content.startswith(_UTF16_BOMS):
+    start = content[:4096].removeprefix(_UTF8_BOM).lstrip()
+    if start.startswith(b"<") or content.startswith(_UTF16_BOMS):
         name = root_name(content)
         if name == "TrainingCenterDatabase":
             return decode_tcx(content)

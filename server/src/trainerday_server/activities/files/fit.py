@@ -70,7 +70,6 @@ BodyReader = Callable[[bytes, int, int], SegmentContent]
 @dataclass(frozen=True, slots=True)
 class _Header:
     offset: int
-    size: int
     body_end: int  # as declared; may lie beyond the end of the file
     crc_ok: bool  # False only when the header carries a CRC and it is wrong
 
@@ -139,7 +138,7 @@ def _read_header(data: bytes, offset: int) -> _Header | str:
     if size == 14:
         (stored,) = struct.unpack_from("<H", data, offset + 12)
         crc_ok = stored in (0, crc16(data[offset : offset + 12]))  # 0 means "not computed"
-    return _Header(offset, size, offset + size + body_size, crc_ok)
+    return _Header(offset, offset + size + body_size, crc_ok)
 
 
 def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> list[str]:
@@ -153,7 +152,9 @@ def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> 
     elif stop is not None and stop.offset < len(data):
         problems.append(f"file ends mid-record at byte {len(data):,}")
     elif stop is not None:
-        problems.append(f"file ends at byte {len(data):,}, before the {header.body_end:,} bytes it declares")
+        problems.append(
+            f"file ends at byte {len(data):,}, before the end its header declares ({header.body_end:,})"
+        )
     if not header.crc_ok:
         problems.append("header CRC invalid")
     if header.body_end + 2 > len(data):
