@@ -78,3 +78,15 @@ class UnsupportedMediaType(TrainerDayError):
     status: ClassVar[int] = 415
     slug: ClassVar[str] = "unsupported-media-type"
     title: ClassVar[str] = "Unsupported media type"
+
+
+@dataclass
+class ActivityFileError(TrainerDayError):
+    """An uploaded activity file with nothing usable in it: not FIT, TCX or GPX, no samples, no time.
+
+    ``detail`` says what is wrong and where (byte offset, or XML line and column) when that is known.
+    """
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "invalid-activity-file"
+    title: ClassVar[str] = "Invalid activity file"

@@ -62,6 +62,8 @@ class Recording:
     pauses: list[tuple[float, float]] = field(default_factory=list)
     # Human-readable notes about damage or doubtful data: what was wrong and how much was recovered.
     warnings: list[str] = field(default_factory=list)
+    name: str | None = None  # the activity's name in the file, if any (GPX <trk><name>)
+    description: str | None = None  # free text in the file, if any (TCX <Notes>, GPX <desc>)
 
     @property
     def sample_count(self) -> int:

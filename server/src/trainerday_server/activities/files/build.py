@@ -1,0 +1,141 @@
+"""Turn decoded samples, whatever the format, into a Recording.
+
+One place for what every decoder must do alike: drop samples without a time, order them, refuse files with
+no usable time, clean impossible coordinates, and express pauses relative to the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+
+from trainerday_server.activities.recording import DeviceSummary, Recording
+from trainerday_server.errors import ActivityFileError
+
+# Longer than any single ride; protects what follows (1 Hz resampling) from a file whose times span years.
+MAX_SPAN_SECONDS = 7 * 24 * 3600
+
+_COORDINATE_LIMITS = {"latitude": 90.0, "longitude": 180.0}
+
+
+def build_recording(
+    *,
+    format: str,
+    epoch: np.ndarray,
+    channels: Mapping[str, np.ndarray],
+    noun: str,
+    warnings: list[str],
+    pauses: Sequence[tuple[float, float]] = (),
+    sport: str | None = None,
+    sub_sport: str | None = None,
+    device: str | None = None,
+    summary: DeviceSummary | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> Recording:
+    """Build a Recording from per-sample Unix times (NaN where a sample has none) and aligned channels.
+
+    ``noun`` names a sample in messages ("record", "trackpoint"); ``pauses`` are Unix-time intervals.
+    Samples with no time are dropped with a warning, unless they are the majority: then the file is a
+    route, not a recording, and is refused. Samples are put in time order; exact repeats are dropped.
+    Raises ActivityFileError when nothing usable remains.
+    """
+    total = int(epoch.shape[0])
+    if total == 0:
+        raise ActivityFileError(f"the file holds no {noun}s: nothing was recorded")
+    timed = np.isfinite(epoch)
+    timed_count = int(timed.sum())
+    if timed_count == 0:
+        raise ActivityFileError(f"none of the {total:,} {noun}s has a time: no time, no activity")
+    if timed_count * 2 < total:
+        raise ActivityFileError(
+            f"only {timed_count:,} of {total:,} {noun}s have a time: "
+            "this looks like a drawn or planned route, not a recorded activity"
+        )
+    warnings = list(warnings)
+    if timed_count < total:
+        warnings.append(f"{total - timed_count:,} of {total:,} {noun}s have no time and were left out")
+        epoch = epoch[timed]
+        channels = {key: values[timed] for key, values in channels.items()}
+
+    if np.any(np.diff(epoch) < 0):
+        order = np.argsort(epoch, kind="stable")
+        moved = int(np.count_nonzero(order != np.arange(order.shape[0])))
+        warnings.append(f"{moved:,} {noun}s were out of time order and were put in order")
+        epoch = epoch[order]
+        channels = {key: values[order] for key, values in channels.items()}
+
+    repeated = _repeated(epoch, channels)
+    if repeated.any():  # e.g. Garmin's TCX repeats the last point of a lap as the first of the next
+        epoch = epoch[~repeated]
+        channels = {key: values[~repeated] for key, values in channels.items()}
+
+    start, end = float(epoch[0]), float(epoch[-1])
+    if end - start > MAX_SPAN_SECONDS:
+        raise ActivityFileError(
+            f"the {noun}s span {(end - start) / 86400:,.0f} days "
+            f"({_iso(start)} to {_iso(end)}); one activity may span at most {MAX_SPAN_SECONDS // 86400} days"
+        )
+
+    return Recording(
+        format=format,
+        start_time=datetime.fromtimestamp(start, UTC),
+        time=epoch - start,
+        channels=_clean_channels(channels),
+        sport=sport,
+        sub_sport=sub_sport,
+        device=device,
+        summary=summary,
+        pauses=_relative_pauses(pauses, start, end),
+        warnings=warnings,
+        name=name,
+        description=description,
+    )
+
+
+def _repeated(epoch: np.ndarray, channels: Mapping[str, np.ndarray]) -> np.ndarray:
+    """True for each sample that repeats the one before it exactly: same time, same values."""
+    repeated = np.concatenate([[False], epoch[1:] == epoch[:-1]])
+    for values in channels.values():
+        if not repeated.any():
+            break
+        same = (values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1]))
+        repeated &= np.concatenate([[False], same])
+    return repeated
+
+
+def _clean_channels(channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float64 copies with infinities and impossible coordinates as NaN; channels with no sample omitted."""
+    cleaned: dict[str, np.ndarray] = {}
+    for key, values in channels.items():
+        array = np.array(values, dtype=np.float64)
+        array[~np.isfinite(array)] = np.nan
+        limit = _COORDINATE_LIMITS.get(key)
+        if limit is not None:
+            with np.errstate(invalid="ignore"):
+                array[np.abs(array) > limit] = np.nan
+        if np.isfinite(array).any():
+            cleaned[key] = array
+    return cleaned
+
+
+def _relative_pauses(
+    pauses: Sequence[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """Pauses as seconds since the start, clipped to the samples' span, in order and not overlapping."""
+    merged: list[tuple[float, float]] = []
+    for pause_start, pause_end in sorted(pauses):
+        low, high = max(pause_start, start) - start, min(pause_end, end) - start
+        if high <= low:
+            continue
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

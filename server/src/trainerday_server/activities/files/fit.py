@@ -1,0 +1,394 @@
+"""FIT activity files → Recording, salvaging what damaged files still hold.
+
+A FIT file is one or more chained segments (header, messages, CRC). This module walks the segments, checks
+headers and CRCs, and turns what the segments hold into a Recording. The messages inside a segment are read
+by a *body decoder*: :func:`read_body_with_fitdecode` (fitdecode, the reference) or the much faster
+:func:`trainerday_server.activities.files.fitfast.read_body`, which gives up (``FastPathUnsupported``) on
+anything unusual, in which case the whole file is decoded again with fitdecode.
+
+Salvage: a segment that ends early (the file was cut mid-record), holds unreadable data, or carries a wrong
+or no CRC still gives every message before the damage, and ``Recording.warnings`` says what was wrong and how
+much was recovered. A file with no valid FIT header or no timed records is refused (ActivityFileError).
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fitdecode  # type: ignore[import-untyped]
+import numpy as np
+
+from trainerday_server.activities.recording import DeviceSummary, Recording
+from trainerday_server.errors import ActivityFileError
+from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
+
+from .build import build_recording
+from .fitbody import (
+    MAX_MESSAGES,
+    MAX_RECORDS,
+    MESG_EVENT,
+    MESG_FILE_ID,
+    MESG_RECORD,
+    MESG_SESSION,
+    MESG_SPORT,
+    MESSAGE_FIELDS,
+    RECORD_FIELDS,
+    BodyStop,
+    SegmentContent,
+    keep_message,
+    too_many_records,
+)
+from .fitcrc import fit_crc
+from .fitfast import FastPathUnsupported, read_body
+
+# FIT ``date_time`` values below this count seconds since the device was switched on, not since the epoch.
+FIT_DATETIME_MIN = 0x10000000
+
+# For each channel the record fields that feed it, best first.
+CHANNEL_SOURCES: dict[str, tuple[str, ...]] = {
+    "power": ("power",),
+    "heartRate": ("heart_rate",),
+    "cadence": ("cadence",),
+    "speed": ("enhanced_speed", "speed"),
+    "distance": ("distance",),
+    "altitude": ("enhanced_altitude", "altitude"),
+    "latitude": ("position_lat",),
+    "longitude": ("position_long",),
+    "temperature": ("temperature",),
+}
+SEMICIRCLES_TO_DEGREES = 180.0 / 2**31
+TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
+
+
+BodyReader = Callable[[bytes, int, int], SegmentContent]
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    offset: int
+    body_end: int  # as declared; may lie beyond the end of the file
+    crc_ok: bool  # False only when the header carries a CRC and it is wrong
+
+
+def decode_fit(data: bytes, *, fast: bool = True) -> Recording:
+    """Decode a FIT activity file. ``fast`` tries the struct/numpy decoder first; results are identical."""
+    if fast:
+        try:
+            return _decode(data, read_body)
+        except FastPathUnsupported:
+            pass
+    return _decode(data, read_body_with_fitdecode)
+
+
+def _decode(data: bytes, read_body: BodyReader) -> Recording:
+    contents: list[SegmentContent] = []
+    warnings: list[str] = []
+    records = 0
+    for index, header in enumerate(_segments(data, warnings)):
+        content = read_body(data, header.offset, header.body_end)
+        contents.append(content)
+        records += content.record_count
+        if records > MAX_RECORDS:
+            raise too_many_records()
+        if any(len(kept) == MAX_MESSAGES for kept in content.messages.values()):
+            warnings.append(f"over {MAX_MESSAGES:,} messages of one kind in a segment; the rest were ignored")
+        problems = _segment_problems(data, header, content)
+        if problems:
+            where = f"chained FIT segment {index + 1} (from byte {header.offset:,}): " if index else ""
+            problems.append(f"{content.record_count:,} records recovered")
+            warnings.append(where + "; ".join(problems))
+    return _recording(contents, warnings)
+
+
+def _segments(data: bytes, warnings: list[str]) -> Iterator[_Header]:
+    """The chained segments' headers in order; the first must be valid, junk after the last is reported."""
+    if not data:
+        raise ActivityFileError("the file is empty")
+    offset = 0
+    while offset < len(data):
+        header = _read_header(data, offset)
+        if isinstance(header, str):
+            if offset == 0:
+                raise ActivityFileError(f"not a FIT file: {header}", extra={"offset": 0})
+            if data[offset:].strip(b"\0"):  # zero padding after the last segment is harmless
+                warnings.append(
+                    f"the last {len(data) - offset:,} bytes (from byte {offset:,}) are not FIT data "
+                    f"({header}) and were ignored"
+                )
+            return
+        yield header
+        offset = header.body_end + 2
+
+
+def _read_header(data: bytes, offset: int) -> _Header | str:
+    """The header at ``offset``, or why there is none."""
+    if data[offset + 8 : offset + 12] != b".FIT":
+        return f"no FIT header at byte {offset:,}"
+    size = data[offset]
+    if size not in (12, 14):
+        return f"FIT header at byte {offset:,} gives an unsupported header size of {size} bytes"
+    if len(data) - offset < size:
+        return f"the file ends inside the FIT header at byte {offset:,}"
+    (body_size,) = struct.unpack_from("<I", data, offset + 4)
+    crc_ok = True
+    if size == 14:
+        (stored,) = struct.unpack_from("<H", data, offset + 12)
+        crc_ok = stored in (0, crc16(data[offset : offset + 12]))  # 0 means "not computed"
+    return _Header(offset, offset + size + body_size, crc_ok)
+
+
+def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> list[str]:
+    problems = []
+    stop = content.stop
+    if stop is not None and not stop.truncated:
+        problems.append(
+            f"unreadable data at byte {stop.offset:,} ({stop.reason}); "
+            f"the segment's remaining {header.body_end - stop.offset:,} bytes were skipped"
+        )
+    elif stop is not None and stop.offset < len(data):
+        problems.append(f"file ends mid-record at byte {len(data):,}")
+    elif stop is not None:
+        problems.append(
+            f"file ends at byte {len(data):,}, before the end its header declares ({header.body_end:,})"
+        )
+    if not header.crc_ok:
+        problems.append("header CRC invalid")
+    if header.body_end + 2 > len(data):
+        problems.append("CRC missing")
+    else:
+        (stored,) = struct.unpack_from("<H", data, header.body_end)
+        if stored != fit_crc(memoryview(data)[header.offset : header.body_end]):
+            problems.append("CRC invalid")
+    return problems
+
+
+# --- the reference body decoder -------------------------------------------------------------------------
+
+
+def read_body_with_fitdecode(data: bytes, start: int, body_end: int) -> SegmentContent:
+    """Read one segment's messages with fitdecode (the reference), stopping at the first damage."""
+    end = min(body_end + 2, len(data))
+    reader = fitdecode.FitReader(
+        data[start:end],
+        processor=None,  # keep date_time values as FIT seconds
+        check_crc=fitdecode.CrcCheck.DISABLED,  # checked for the whole segment by the caller
+        error_handling=fitdecode.ErrorHandling.IGNORE,  # decode what can be decoded
+        keep_raw_chunks=True,  # for the offsets of damage
+    )
+    columns = {name: array("d") for name in RECORD_FIELDS}
+    messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
+    decoded_up_to = start
+    frames = iter(reader)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except Exception as exc:  # hostile input makes fitdecode raise more than FitError
+            stop = None
+            if decoded_up_to < body_end:
+                truncated = isinstance(exc, fitdecode.FitEOFError) and end == len(data)
+                stop = BodyStop(decoded_up_to, truncated, "" if truncated else _reason(exc))
+            return SegmentContent(_as_arrays(columns), messages, stop)
+        decoded_up_to = start + frame.chunk.offset + len(frame.chunk.bytes)
+        if isinstance(frame, fitdecode.FitDataMessage):
+            if frame.global_mesg_num == MESG_RECORD:
+                if len(columns["timestamp"]) == MAX_RECORDS:
+                    raise too_many_records()
+                _append_record(frame, columns)
+            elif frame.global_mesg_num in MESSAGE_FIELDS:
+                keep_message(messages, frame.global_mesg_num, _message_values(frame))
+    return SegmentContent(_as_arrays(columns), messages)
+
+
+def _append_record(frame: fitdecode.FitDataMessage, columns: dict[str, array]) -> None:
+    """One record's values: the message's own fields first, values expanded from components second."""
+    own: dict[str, Any] = {}
+    expanded: dict[str, Any] = {}
+    for field_data in frame.fields:
+        definition = field_data.field_def
+        if definition is not None and definition.is_dev:
+            continue
+        values = own if definition is not None else expanded
+        if values.get(field_data.name) is None:
+            values[field_data.name] = field_data.value
+    for name, column in columns.items():
+        value = own.get(name)
+        if value is None:
+            value = expanded.get(name)
+        column.append(float(value) if isinstance(value, int | float) else np.nan)
+
+
+def _message_values(frame: fitdecode.FitDataMessage) -> dict[int, Any]:
+    wanted = MESSAGE_FIELDS[frame.global_mesg_num]
+    values: dict[int, Any] = {}
+    for field_data in frame.fields:
+        definition = field_data.field_def
+        if definition is None or definition.is_dev or definition.def_num not in wanted:
+            continue
+        if values.get(definition.def_num) is None:
+            values[definition.def_num] = field_data.value
+    return values
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, fitdecode.FitParseError):
+        text = text.partition(": ")[2] or text  # drop fitdecode's own "@ offset", relative to the segment
+    return text or type(exc).__name__
+
+
+def _as_arrays(columns: dict[str, array]) -> dict[str, np.ndarray]:
+    return {name: np.frombuffer(column, dtype=np.float64) for name, column in columns.items()}
+
+
+# --- from segments to a Recording -----------------------------------------------------------------------
+
+
+def _recording(contents: list[SegmentContent], warnings: list[str]) -> Recording:
+    columns = {name: np.concatenate([c.columns[name] for c in contents]) for name in RECORD_FIELDS}
+    messages = {number: [m for c in contents for m in c.messages[number]] for number in MESSAGE_FIELDS}
+    file_type = next((m[0] for m in messages[MESG_FILE_ID] if isinstance(m.get(0), str)), None)
+    if file_type == "course":
+        raise ActivityFileError("this FIT file is a course (a planned route), not a recorded activity")
+    records = int(columns["timestamp"].shape[0])
+    if records == 0:
+        kind = f" (its file type is {file_type!r})" if file_type and file_type != "activity" else ""
+        damage = f": {'; '.join(warnings)}" if warnings else ""
+        raise ActivityFileError(f"this FIT file holds no activity records{kind}{damage}")
+
+    timestamps = columns["timestamp"]
+    with np.errstate(invalid="ignore"):
+        epoch = np.where(timestamps >= FIT_DATETIME_MIN, timestamps + FIT_EPOCH_OFFSET, np.nan)
+    channels = {}
+    for channel, sources in CHANNEL_SOURCES.items():
+        values = columns[sources[0]]
+        for source in sources[1:]:
+            values = np.where(np.isnan(values), columns[source], values)
+        if channel in ("latitude", "longitude"):
+            values = values * SEMICIRCLES_TO_DEGREES
+        channels[channel] = values
+
+    sessions = sorted(messages[MESG_SESSION], key=lambda s: s[2] if _is_datetime(s.get(2)) else 0)
+    timed = epoch[np.isfinite(epoch)]
+    span = float(timed.max() - timed.min()) if timed.size else 0.0
+    summary = _device_summary(sessions, span, warnings)
+    sport, sub_sport = _sport(
+        [(s.get(5), s.get(6)) for s in sessions] or [(m.get(0), m.get(1)) for m in messages[MESG_SPORT]]
+    )
+    return build_recording(
+        format="fit",
+        epoch=epoch,
+        channels=channels,
+        noun="record",
+        warnings=warnings,
+        pauses=_pauses(messages[MESG_EVENT]),
+        sport=sport,
+        sub_sport=sub_sport,
+        device=_device(messages[MESG_FILE_ID]),
+        summary=summary,
+    )
+
+
+def _pauses(events: list[dict[int, Any]]) -> list[tuple[float, float]]:
+    """Intervals (Unix seconds) from a timer stop to the next timer start."""
+    timer = sorted(
+        ((e[253], e.get(1)) for e in events if e.get(0) == "timer" and _is_datetime(e.get(253))),
+        key=lambda event: event[0],
+    )
+    pauses = []
+    stopped_at: int | None = None
+    for timestamp, kind in timer:
+        if kind in TIMER_STOPS and stopped_at is None:
+            stopped_at = timestamp
+        elif kind == "start" and stopped_at is not None:
+            pauses.append((float(stopped_at + FIT_EPOCH_OFFSET), float(timestamp + FIT_EPOCH_OFFSET)))
+            stopped_at = None
+    return pauses
+
+
+def _sport(values: list[tuple[Any, Any]]) -> tuple[str | None, str | None]:
+    """Sport and sub-sport of the sessions (or sport messages); several different sports make a multisport."""
+    pairs = [(_name(sport), _name(sub_sport)) for sport, sub_sport in values]
+    sports = {sport for sport, _ in pairs if sport is not None}
+    if len(sports) > 1:
+        return "multisport", None
+    sub_sports = {sub for _, sub in pairs if sub is not None}
+    return (sports.pop() if sports else None), (sub_sports.pop() if len(sub_sports) == 1 else None)
+
+
+def _device_summary(sessions: list[dict[int, Any]], span: float, warnings: list[str]) -> DeviceSummary | None:
+    """The device's own summary; several sessions (multisport) are added up, averages weighted by time."""
+    if not sessions:
+        return None
+    weights = [_number(s.get(8)) or _number(s.get(7)) or 0.0 for s in sessions]
+
+    def total(number: int) -> float | None:
+        values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
+        return sum(values) if values else None
+
+    def maximum(number: int) -> float | None:
+        values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
+        return max(values) if values else None
+
+    def average(number: int) -> float | None:
+        values = (_number(s.get(number)) for s in sessions)
+        pairs = [(v, w) for v, w in zip(values, weights, strict=True) if v is not None]
+        if not pairs:
+            return None
+        weight = sum(w for _, w in pairs)
+        if weight <= 0:
+            return sum(v for v, _ in pairs) / len(pairs)
+        return sum(v * w for v, w in pairs) / weight
+
+    summary = DeviceSummary(
+        elapsed_seconds=total(7),
+        timer_seconds=total(8),
+        distance_meters=total(9),
+        average_power=average(20),
+        max_power=maximum(21),
+        average_heart_rate=average(16),
+        max_heart_rate=maximum(17),
+        average_cadence=average(18),
+        total_ascent_meters=total(22),
+    )
+    elapsed, timer = summary.elapsed_seconds, summary.timer_seconds
+    if elapsed is not None and timer is not None and elapsed < timer - 1:
+        warnings.append(
+            f"the device's summary gives {elapsed:,.0f} s elapsed but {timer:,.0f} s of timer time; "
+            "its elapsed time was ignored"
+        )
+        summary.elapsed_seconds = None
+    elif elapsed is not None and span > elapsed + max(60.0, 0.05 * elapsed):
+        warnings.append(
+            f"the records span {span:,.0f} s but the device's summary gives {elapsed:,.0f} s elapsed; "
+            "its elapsed time was ignored"
+        )
+        summary.elapsed_seconds = None
+    return summary
+
+
+def _device(file_ids: list[dict[int, Any]]) -> str | None:
+    if not file_ids:
+        return None
+    file_id = file_ids[0]
+    manufacturer, product = file_id.get(1), file_id.get(8) or file_id.get(2)
+    parts = [str(part).strip() for part in (manufacturer, product) if part is not None]
+    return " ".join(part for part in parts if part) or None
+
+
+def _is_datetime(value: Any) -> bool:
+    return isinstance(value, int) and value >= FIT_DATETIME_MIN
+
+
+def _name(value: Any) -> str | None:
+    """An enum's name; numbers the profile does not know are no better than nothing."""
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

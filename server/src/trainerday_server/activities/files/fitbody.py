@@ -1,0 +1,81 @@
+"""What the FIT decoder reads from a segment's messages, and the shape in which both body decoders (fitdecode,
+the reference, in ``fit.py``; the fast path in ``fitfast.py``) hand it back, so that their results can be
+compared value for value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trainerday_server.errors import ActivityFileError
+
+# The record fields we read, by FIT profile name. Values are scaled as the profile says (W, m/s, m, °C) and
+# positions stay in semicircles; NaN stands for FIT's invalid value or a field the record lacks.
+RECORD_FIELDS = (
+    "timestamp",
+    "power",
+    "heart_rate",
+    "cadence",
+    "enhanced_speed",
+    "speed",
+    "distance",
+    "enhanced_altitude",
+    "altitude",
+    "position_lat",
+    "position_long",
+    "temperature",
+)
+MESG_RECORD = 20
+
+# The other messages we read, by global number, and the field numbers we want from each. Their values are
+# as fitdecode gives them without a data processor: enums by name, numbers scaled, date_time as FIT seconds.
+MESG_FILE_ID, MESG_SPORT, MESG_SESSION, MESG_EVENT = 0, 12, 18, 21
+MESSAGE_FIELDS: dict[int, tuple[int, ...]] = {
+    MESG_FILE_ID: (0, 1, 2, 8),  # type, manufacturer, product, product_name
+    MESG_SPORT: (0, 1),  # sport, sub_sport
+    # start_time, sport, sub_sport, total_elapsed_time, total_timer_time, total_distance, avg_heart_rate,
+    # max_heart_rate, avg_cadence, avg_power, max_power, total_ascent
+    MESG_SESSION: (2, 5, 6, 7, 8, 9, 16, 17, 18, 20, 21, 22),
+    MESG_EVENT: (0, 1, 253),  # event, event_type, timestamp
+}
+
+
+# Bounds on what one file may make us hold, whatever it declares: over 11 days at 1 Hz, far more timer events
+# and sessions than any ride has.
+MAX_RECORDS = 1_000_000
+MAX_MESSAGES = 50_000
+
+
+def keep_message(messages: dict[int, list[dict[int, Any]]], number: int, values: dict[int, Any]) -> None:
+    """Keep a message's values: of events only the timer's, and at most MAX_MESSAGES of a kind."""
+    kept = messages[number]
+    if (number != MESG_EVENT or values.get(0) == "timer") and len(kept) < MAX_MESSAGES:
+        kept.append(values)
+
+
+def too_many_records() -> ActivityFileError:
+    return ActivityFileError(f"this FIT file holds over {MAX_RECORDS:,} records, too many for one activity")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyStop:
+    """Where a body decoder stopped before the end of a segment's messages."""
+
+    offset: int  # file offset of the first message not decoded
+    truncated: bool  # True: the file ends there or inside that message; False: the message is unreadable
+    reason: str = ""  # what was unreadable
+
+
+@dataclass(slots=True)
+class SegmentContent:
+    """What a body decoder read from one FIT segment."""
+
+    columns: dict[str, np.ndarray]  # RECORD_FIELDS name -> float64 array, one value per record, file order
+    messages: dict[int, list[dict[int, Any]]] = field(default_factory=dict)  # global number -> field values
+    stop: BodyStop | None = None
+
+    @property
+    def record_count(self) -> int:
+        return int(self.columns["timestamp"].shape[0])

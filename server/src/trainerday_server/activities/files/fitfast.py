@@ -1,0 +1,340 @@
+"""A fast FIT body decoder: a plain walk over the messages; record fields cut out with numpy.
+
+fitdecode builds Python objects for every field of every message, some 50 µs a record. Here the walk only
+notes where each record starts; afterwards the fields we want are cut out of the file for all records of
+one definition at once and scaled with fitdecode's own profile, so both decoders agree value for value (a
+test holds them to it on every sample file). Anything unusual raises FastPathUnsupported, and fitdecode
+decodes the file instead: data before its definition, messages overrunning their segment, compressed
+speed/distance, array or oddly typed fields we read, duplicate fields.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from fitdecode import profile, types  # type: ignore[import-untyped]
+
+from .fitbody import (
+    MAX_RECORDS,
+    MESG_RECORD,
+    MESSAGE_FIELDS,
+    RECORD_FIELDS,
+    BodyStop,
+    SegmentContent,
+    keep_message,
+    too_many_records,
+)
+
+TIMESTAMP_FIELD = 253
+
+# Numeric FIT base types: numpy/struct code and the raw value meaning "invalid" (None: NaN, for floats).
+_NUMERIC: dict[int, tuple[str, int | None]] = {
+    0x00: ("B", 0xFF),
+    0x01: ("b", 0x7F),
+    0x02: ("B", 0xFF),
+    0x83: ("h", 0x7FFF),
+    0x84: ("H", 0xFFFF),
+    0x85: ("i", 0x7FFFFFFF),
+    0x86: ("I", 0xFFFFFFFF),
+    0x88: ("f", None),
+    0x89: ("d", None),
+    0x0A: ("B", 0),
+    0x8B: ("H", 0),
+    0x8C: ("I", 0),
+    0x8E: ("q", 0x7FFFFFFFFFFFFFFF),
+    0x8F: ("Q", 0xFFFFFFFFFFFFFFFF),
+    0x90: ("Q", 0),
+}
+_STRING = 0x07
+
+_RECORD_PROFILE = {
+    number: f for number, f in profile.MESSAGE_TYPES[MESG_RECORD].fields.items() if f.name in RECORD_FIELDS
+}
+# Record fields whose components expand into fields we read, other than the plain widening of altitude and
+# speed into enhanced_altitude and enhanced_speed (same values, which we read from the fields themselves).
+_UNSUPPORTED_COMPONENTS = {
+    number
+    for number, f in profile.MESSAGE_TYPES[MESG_RECORD].fields.items()
+    if f.components and any(c.name in RECORD_FIELDS for c in f.components)
+} - {2, 6}
+
+
+class FastPathUnsupported(Exception):
+    """The fast path does not handle something in this file; decode it with fitdecode instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    offset: int  # within the message
+    code: str  # numpy type code with byte order
+    invalid: int | None
+    scale: float | None
+    value_offset: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldReader:
+    number: int
+    offset: int
+    unpacker: struct.Struct
+    parse: Callable[[Any], Any]  # fitdecode's: the invalid value becomes None
+
+
+@dataclass(slots=True)
+class _Definition:
+    global_number: int
+    size: int  # bytes of a data message after its header byte
+    timestamp: struct.Struct | None = None  # to follow the time for compressed timestamp headers
+    timestamp_offset: int = 0
+    columns: tuple[_Column, ...] | None = None  # record messages: the fields we read
+    readers: tuple[_FieldReader, ...] | None = None  # other messages we read
+    rows: array[int] = field(default_factory=lambda: array("q"))  # offsets of record messages' contents
+
+
+def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
+    """Read the messages of the segment whose header is at ``start``, like fit.read_body_with_fitdecode."""
+    end = min(body_end, len(data))
+    definitions: dict[int, _Definition] = {}
+    known: dict[bytes, _Definition] = {}  # devices redefine the same layout often; share its plan and rows
+    records: list[_Definition] = []
+    messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
+    # Records whose time is in a compressed header: their content offsets, and those times.
+    compressed_rows, compressed_times = array("q"), array("q")
+    record_count = 0
+    last_timestamp = 0
+    stop = None
+    pos = start + data[start]
+    while pos < end:
+        header = data[pos]
+        if header & 0xC0 == 0x40:
+            definition_end = _definition_end(data, pos, header, end)
+            if definition_end > end:
+                stop = _cut_off(pos, definition_end, body_end, len(data))
+                break
+            key = data[pos + 1 : definition_end] + (b"d" if header & 0x20 else b"")
+            definition = known.get(key)
+            if definition is None:
+                definition = known[key] = _read_definition(data, pos, header)
+                if definition.columns is not None:
+                    records.append(definition)
+            definitions[header & 0x0F] = definition
+            pos = definition_end
+            continue
+        definition_or_none = definitions.get((header >> 5) & 0x03 if header & 0x80 else header & 0x0F)
+        if definition_or_none is None:
+            raise FastPathUnsupported("data message before its definition")
+        definition = definition_or_none
+        content = pos + 1
+        pos = content + definition.size
+        if pos > end:
+            stop = _cut_off(content - 1, pos, body_end, len(data))
+            break
+        if header & 0x80:
+            if definition.timestamp is not None:
+                raise FastPathUnsupported("compressed timestamp header on a message with a timestamp")
+            offset = header & 0x1F
+            rolled_over = 0x20 if offset < last_timestamp & 0x1F else 0
+            last_timestamp = (last_timestamp & ~0x1F) + offset + rolled_over
+            if definition.columns is not None:
+                compressed_rows.append(content)
+                compressed_times.append(last_timestamp)
+        elif definition.timestamp is not None:
+            (value,) = definition.timestamp.unpack_from(data, content + definition.timestamp_offset)
+            if value != 0xFFFFFFFF:
+                last_timestamp = value
+        if definition.columns is not None:
+            record_count += 1
+            if record_count > MAX_RECORDS:
+                raise too_many_records()
+            definition.rows.append(content)
+        elif definition.readers is not None:
+            keep_message(messages, definition.global_number, _message_values(definition, data, content))
+    if stop is None and body_end > len(data):
+        stop = BodyStop(len(data), truncated=True)
+    columns = _record_columns(data, records)
+    if compressed_rows:
+        _fill_compressed_times(columns, records, compressed_rows, compressed_times)
+    return SegmentContent(columns, messages, stop)
+
+
+def _cut_off(start: int, end: int, body_end: int, file_size: int) -> BodyStop:
+    """A message (``start`` to ``end``) runs past its segment. If the file ends inside it, as when a device
+    crashes (its header often declaring a body that ends mid-record, too), stop there; else let fitdecode
+    judge."""
+    if end > file_size and body_end + 2 >= file_size:
+        return BodyStop(start, truncated=True)
+    raise FastPathUnsupported("message runs past the end of its segment")
+
+
+def _definition_end(data: bytes, pos: int, header: int, end: int) -> int:
+    """Where the definition message at ``pos`` ends; beyond ``end`` if it is cut off."""
+    if pos + 6 > end:
+        return end + 1
+    fields_end = pos + 6 + 3 * data[pos + 5]
+    if not header & 0x20:
+        return fields_end
+    if fields_end >= end:  # the count of developer fields is cut off
+        return end + 1
+    return fields_end + 1 + 3 * data[fields_end]
+
+
+def _read_definition(data: bytes, pos: int, header: int) -> _Definition:
+    endian = ">" if data[pos + 2] else "<"
+    (global_number,) = struct.unpack_from(endian + "H", data, pos + 3)
+    fields = [tuple(data[at : at + 3]) for at in range(pos + 6, pos + 6 + 3 * data[pos + 5], 3)]
+    developer_sizes = []
+    if header & 0x20:
+        developer_start = pos + 7 + 3 * data[pos + 5]
+        developer_end = developer_start + 3 * data[developer_start - 1]
+        developer = [data[at : at + 3] for at in range(developer_start, developer_end, 3)]
+        if any(number == TIMESTAMP_FIELD for number, _, _ in developer):
+            raise FastPathUnsupported("developer field numbered like the timestamp")
+        developer_sizes = [size for _, size, _ in developer]
+    if any(size == 0 for _, size, _ in fields) or 0 in developer_sizes:
+        raise FastPathUnsupported("field of size zero")
+
+    definition = _Definition(global_number, sum(size for _, size, _ in fields) + sum(developer_sizes))
+    offset = 0
+    layout = []  # (number, offset, size, base type)
+    for number, size, base_type in fields:
+        layout.append((number, offset, size, base_type))
+        offset += size
+    for number, offset, size, base_type in layout:
+        if number == TIMESTAMP_FIELD and definition.timestamp is None:
+            if base_type != 0x86 or size != 4:
+                raise FastPathUnsupported("timestamp that is not a uint32")
+            definition.timestamp, definition.timestamp_offset = struct.Struct(endian + "I"), offset
+    if global_number == MESG_RECORD:
+        definition.columns = _record_plan(layout, endian)
+    elif global_number in MESSAGE_FIELDS:
+        definition.readers = _message_plan(layout, endian, MESSAGE_FIELDS[global_number])
+    return definition
+
+
+def _record_plan(layout: list[tuple[int, int, int, int]], endian: str) -> tuple[_Column, ...]:
+    columns = []
+    for number, offset, size, base_type in layout:
+        if number in _UNSUPPORTED_COMPONENTS:
+            raise FastPathUnsupported(f"record field {number} expands into fields we read")
+        profile_field = _RECORD_PROFILE.get(number)
+        if profile_field is None:
+            continue
+        numeric = _NUMERIC.get(base_type)
+        if numeric is None or struct.calcsize(numeric[0]) != size:
+            raise FastPathUnsupported(f"record field {profile_field.name} is not a single number")
+        if profile_field.components and base_type != profile_field.base_type.identifier:
+            raise FastPathUnsupported(f"record field {profile_field.name} is not of its profile type")
+        code, invalid = numeric
+        scale, value_offset = profile_field.scale, profile_field.offset
+        columns.append(_Column(profile_field.name, offset, endian + code, invalid, scale, value_offset))
+    if len({c.name for c in columns}) != len(columns):
+        raise FastPathUnsupported("record field defined twice")
+    return tuple(columns)
+
+
+def _message_plan(
+    layout: list[tuple[int, int, int, int]], endian: str, wanted: tuple[int, ...]
+) -> tuple[_FieldReader, ...]:
+    """Readers for the message's single-valued fields (the ones we want, and those that select subfields)."""
+    readers = []
+    for number, offset, size, base_type in layout:
+        base = types.BASE_TYPES.get(base_type)
+        if base is not None and base_type == _STRING:
+            readers.append(_FieldReader(number, offset, struct.Struct(f"{size}s"), base.parse))
+        elif base is not None and base.size == size and base_type in _NUMERIC:
+            readers.append(_FieldReader(number, offset, struct.Struct(endian + base.fmt), base.parse))
+        elif number in wanted:
+            raise FastPathUnsupported(f"field {number} of message is not a single value")
+    numbers = [r.number for r in readers]
+    if len(set(numbers)) != len(numbers):
+        raise FastPathUnsupported("message field defined twice")
+    return tuple(readers)
+
+
+def _message_values(definition: _Definition, data: bytes, content: int) -> dict[int, Any]:
+    """The wanted fields' values as fitdecode gives them without a processor (enums named, numbers scaled)."""
+    assert definition.readers is not None
+    raw = {r.number: r.parse(r.unpacker.unpack_from(data, content + r.offset)[0]) for r in definition.readers}
+    message_profile = profile.MESSAGE_TYPES.get(definition.global_number)
+    values = {}
+    for number in MESSAGE_FIELDS[definition.global_number]:
+        if number not in raw:
+            continue
+        value = raw[number]
+        field_profile = message_profile.fields.get(number) if message_profile else None
+        if field_profile is not None and value is not None:
+            field_profile = _subfield(field_profile, raw)
+            value = field_profile.render(value)
+            if isinstance(value, int | float):
+                if field_profile.scale:
+                    value = float(value) / field_profile.scale
+                if field_profile.offset:
+                    value = value - field_profile.offset
+        values[number] = value
+    return values
+
+
+def _subfield(field_profile: Any, raw: dict[int, Any]) -> Any:
+    """The subfield that the message's other fields select (e.g. garmin_product for a Garmin's product)."""
+    for subfield in field_profile.subfields or ():
+        for reference in subfield.ref_fields:
+            if raw.get(reference.def_num) == reference.raw_value:
+                return subfield
+    return field_profile
+
+
+def _record_columns(data: bytes, records: list[_Definition]) -> dict[str, np.ndarray]:
+    """Cut the fields we read out of every record, all records of one definition at once, in file order."""
+    used = [d for d in records if d.rows]
+    if not used:
+        return {name: np.empty(0) for name in RECORD_FIELDS}
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_FIELDS}
+    for definition in used:
+        rows = np.frombuffer(definition.rows, dtype=np.int64)
+        assert definition.columns is not None
+        found = {column.name: _column(buffer, rows, column) for column in definition.columns}
+        for name in RECORD_FIELDS:
+            parts[name].append(found.get(name, np.full(rows.shape[0], np.nan)))
+    order = np.argsort(_record_positions(used), kind="stable")
+    return {name: np.concatenate(values)[order] for name, values in parts.items()}
+
+
+def _record_positions(records: list[_Definition]) -> np.ndarray:
+    return np.concatenate([np.frombuffer(d.rows, dtype=np.int64) for d in records if d.rows])
+
+
+def _column(buffer: np.ndarray, rows: np.ndarray, column: _Column) -> np.ndarray:
+    """One field of every record: its bytes gathered one byte position at a time (memory in proportion to
+    the records, whatever the message size), then read as the field's type, invalid as NaN, scaled."""
+    dtype = np.dtype(column.code)
+    raw_bytes = np.empty((rows.shape[0], dtype.itemsize), dtype=np.uint8)
+    for byte in range(dtype.itemsize):
+        raw_bytes[:, byte] = buffer[rows + (column.offset + byte)]
+    raw = raw_bytes.view(dtype)[:, 0]
+    values = raw.astype(np.float64)
+    if column.invalid is not None:
+        values[raw == column.invalid] = np.nan
+    if column.scale:
+        values /= column.scale
+    if column.value_offset:
+        values -= column.value_offset
+    return values
+
+
+def _fill_compressed_times(
+    columns: dict[str, np.ndarray], records: list[_Definition], rows: array[int], times: array[int]
+) -> None:
+    """Give records without a timestamp field the time from their compressed header."""
+    positions = np.sort(_record_positions(records))
+    compressed = np.frombuffer(rows, dtype=np.int64)  # ascending: in file order
+    index = np.minimum(np.searchsorted(compressed, positions), compressed.shape[0] - 1)
+    timestamps = columns["timestamp"]
+    fill = (compressed[index] == positions) & np.isnan(timestamps)
+    timestamps[fill] = np.frombuffer(times, dtype=np.int64)[index[fill]]

@@ -1,0 +1,100 @@
+"""TCX (Garmin Training Center XML) activity files → Recording.
+
+Every timed Trackpoint is kept, with or without a position (indoor rides have none). Power comes from the
+``TPX`` ``Watts`` extension and running cadence from ``RunCadence``, under any namespace prefix or the default
+namespace; extensions are matched by local name for that reason. The activity's Notes become the
+description, the Sport attribute a FIT sport, the Creator's name the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from lxml import etree  # type: ignore[import-untyped]
+
+from trainerday_server.activities.recording import Recording
+from trainerday_server.errors import ActivityFileError
+
+from .build import build_recording
+from .xmlfile import local_name, number, sport_from_text, stream, text_of, timestamp
+
+# Trackpoint children (and extension elements) holding one number, by local name -> channel.
+_VALUES = {
+    "AltitudeMeters": "altitude",
+    "DistanceMeters": "distance",
+    "Cadence": "cadence",
+    "Watts": "power",
+    "Speed": "speed",
+    "RunCadence": "cadence",
+}
+_CHANNELS = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "latitude", "longitude")
+
+
+def decode_tcx(content: bytes) -> Recording:
+    """The Recording of a TCX document (one activity, or one multisport session)."""
+    epoch: list[float] = []
+    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
+
+    def read(point: etree._Element) -> None:
+        if next(point.iterancestors("{*}Activity"), None) is not None:  # not a course's planned points
+            epoch.append(_read_trackpoint(point, columns))
+
+    root = stream(content, "TrainingCenterDatabase", ("{*}Trackpoint",), read)
+    sessions = [
+        element
+        for activities in root.iterfind("{*}Activities")
+        for element in activities
+        if local_name(element) in ("Activity", "MultiSportSession")
+    ]
+    if not sessions:
+        raise ActivityFileError(
+            "this TCX file holds no <Activity>: courses and workouts are plans, not recorded activities"
+        )
+    if len(sessions) > 1:
+        raise ActivityFileError(
+            f"this TCX file holds {len(sessions)} activities; upload one activity per file",
+            extra={"line": sessions[1].sourceline},
+        )
+    first = sessions[0] if local_name(sessions[0]) == "Activity" else sessions[0].find(".//{*}Activity")
+    sport, sub_sport = sport_from_text(first.get("Sport") if first is not None else None)
+    return build_recording(
+        format="tcx",
+        epoch=np.array(epoch, dtype=np.float64),
+        channels={channel: np.array(values, dtype=np.float64) for channel, values in columns.items()},
+        noun="trackpoint",
+        warnings=[],
+        sport=sport,
+        sub_sport=sub_sport,
+        device=text_of(first.find("{*}Creator/{*}Name")) if first is not None else None,
+        description=text_of(first.find("{*}Notes")) if first is not None else None,
+    )
+
+
+def _read_trackpoint(point: etree._Element, columns: dict[str, list[float]]) -> float:
+    """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
+    values: dict[str, float] = {}
+    moment = float("nan")
+    for child in point:
+        name = local_name(child)
+        if name == "Time":
+            moment = timestamp(child)
+        elif name == "Position":
+            for coordinate in child:
+                coordinate_name = local_name(coordinate)
+                if coordinate_name == "LatitudeDegrees":
+                    values["latitude"] = number(coordinate)
+                elif coordinate_name == "LongitudeDegrees":
+                    values["longitude"] = number(coordinate)
+        elif name == "HeartRateBpm":
+            heart_rate = child.find("{*}Value")
+            if heart_rate is not None:
+                values["heartRate"] = number(heart_rate)
+        elif name == "Extensions":
+            for element in child.iter():
+                channel = _VALUES.get(local_name(element))
+                if channel is not None and channel not in values:
+                    values[channel] = number(element)
+        elif name in _VALUES:
+            values[_VALUES[name]] = number(child)
+    for channel, column in columns.items():
+        column.append(values.get(channel, np.nan))
+    return moment

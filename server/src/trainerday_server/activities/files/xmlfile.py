@@ -1,0 +1,168 @@
+"""Safe, streaming XML parsing and the small readers TCX and GPX share.
+
+Uploads are hostile until proven otherwise: lxml parses without resolving entities, without the network,
+without loading DTDs and with libxml2's size limits on (no ``huge_tree``); a document that declares a DTD is
+refused before anything else is parsed, since activity files never need one and entity tricks (billion
+laughs, external entities) all start there. Track points are read as they are parsed and then dropped, so a
+long ride does not cost a whole document tree. Errors name the line (and column) of the problem.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from trainerday_server.errors import ActivityFileError
+
+# No entities, no network, no DTD loading, libxml2's size and depth limits kept (huge_tree off).
+_SAFE = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+_FEED_BYTES = 64 * 1024
+_FORMATS = {"TrainingCenterDatabase": "TCX", "gpx": "GPX"}
+
+# Strava's numeric GPX activity types, as seen in its exports.
+_STRAVA_TYPES = {"1": ("cycling", None), "9": ("running", None), "17": ("cycling", "virtual_activity")}
+# Words in TCX Sport attributes and GPX <type> elements, mapped onto FIT sport names.
+_SPORT_WORDS = (
+    ("virtual", ("cycling", "virtual_activity")),
+    ("bik", ("cycling", None)),
+    ("cycl", ("cycling", None)),
+    ("ride", ("cycling", None)),
+    ("run", ("running", None)),
+    ("swim", ("swimming", None)),
+    ("walk", ("walking", None)),
+    ("hik", ("hiking", None)),
+)
+
+
+def root_name(content: bytes) -> str:
+    """The local name of the document's root element, read from the document's start only; refuses DTDs
+    and reports XML that is not well-formed up to there."""
+    parser = etree.XMLPullParser(events=("start",), **_SAFE)
+    try:
+        for start in range(0, len(content), _FEED_BYTES):
+            parser.feed(content[start : start + _FEED_BYTES])
+            for _, element in parser.read_events():
+                docinfo = element.getroottree().docinfo
+                if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+                    raise ActivityFileError(
+                        "XML with a document type declaration (<!DOCTYPE ...>) is refused: "
+                        "activity files have no use for DTDs or entities"
+                    )
+                return local_name(element)
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise _not_well_formed(exc) from None
+    raise ActivityFileError("the XML document has no root element")
+
+
+def stream(
+    content: bytes, root: str, tags: tuple[str, ...], read: Callable[[etree._Element], None]
+) -> etree._Element:
+    """Parse a document whose root must be named ``root``, calling ``read`` on each element named in ``tags``
+    (``{*}name``: any namespace) as it ends, then dropping it and its earlier siblings, so memory stays flat
+    however long the track. Returns the root, which keeps everything else (names, notes, laps)."""
+    name = root_name(content)
+    if name != root:
+        raise ActivityFileError(f"not a {_FORMATS[root]} file: the root element is <{name}>")
+    context = etree.iterparse(io.BytesIO(content), events=("end",), tag=tags, **_SAFE)
+    try:
+        for _, element in context:
+            read(element)
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        raise _not_well_formed(exc) from None
+    return context.root
+
+
+def _not_well_formed(exc: etree.XMLSyntaxError) -> ActivityFileError:
+    line, column = exc.position
+    message = (exc.msg or "syntax error").split(f", line {line}")[0]
+    return ActivityFileError(
+        f"not well-formed XML at line {line}, column {column}: {message}",
+        extra={"line": line, "column": column},
+    )
+
+
+def local_name(element: etree._Element) -> str:
+    """The tag without its namespace: TCX and GPX extensions come under any prefix, or none."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def number(element: etree._Element) -> float:
+    """The element's text as a number (NaN when empty); ActivityFileError naming the line otherwise."""
+    text = (element.text or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, which is not a number",
+            extra={"line": element.sourceline},
+        ) from None
+
+
+def attribute_number(element: etree._Element, name: str) -> float:
+    text = (element.get(name) or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)} {name}=...> holds {_quote(text)}, "
+            "which is not a number",
+            extra={"line": element.sourceline},
+        ) from None
+
+
+def timestamp(element: etree._Element) -> float:
+    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset."""
+    text = (element.text or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, which is not a time",
+            extra={"line": element.sourceline},
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    text = (element.text or "").strip() if element is not None else ""
+    return text or None
+
+
+def sport_from_text(text: str | None) -> tuple[str | None, str | None]:
+    """FIT sport and sub-sport for a TCX Sport attribute or GPX <type> ("Biking", "cycling", Strava's "1")."""
+    if not text:
+        return None, None
+    key = text.strip().lower()
+    if key in _STRAVA_TYPES:
+        return _STRAVA_TYPES[key]
+    for word, sport in _SPORT_WORDS:
+        if word in key:
+            return sport
+    return "generic", None
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
