@@ -74,6 +74,9 @@ ELEVATION_SMOOTHING_SECONDS = 5
 ELEVATION_HYSTERESIS_METERS = 3.0
 MAX_VERTICAL_SPEED_MPS = 5.0  # a 25 % descent at 72 km/h; faster altitude changes are glitches
 EARTH_RADIUS_METERS = 6_371_008.8
+DISTANCE_RESET_METERS = (
+    500.0  # a bigger drop of the distance channel is a restart, a smaller one sensor jitter
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ LIMITS: dict[str, Limit] = {
 
 @dataclass(frozen=True, slots=True)
 class PowerCurve:
-    """Mean-maximal power: for each duration, the best average power over any stretch of that length."""
+    """For each duration (seconds), the best average power (watts) held over a stretch at least that long."""
 
     seconds: list[int]
     watts: list[float]
@@ -266,16 +269,19 @@ def curve_durations(length: int) -> list[int]:
 
 
 def power_curve(watts: np.ndarray) -> PowerCurve:
-    """Mean-maximal power of a 1 Hz series for ``curve_durations``: exact (every window of every duration,
-    O(n) per duration with cumulative sums) and non-increasing by construction.
+    """The power curve of a 1 Hz series at ``curve_durations``: for each duration, the best average power
+    held over any stretch at least that long, so it never rises by construction.
 
-    Mathematically the best mean can only fall as the duration grows; the running minimum removes the
-    last-bit rounding of the cumulative sums that could otherwise show a longer duration 1e-13 W higher.
+    Each duration's mean-maximal power is exact (every window, O(n) per duration with cumulative sums).
+    The mean-maximal power itself can rise with duration: over [2, 1, 2] W the best 2 s average is 1.5 W
+    and the 3 s average 1.67 W. Taking, for each duration, the best of it and all longer ones fixes that
+    without ever claiming an average that was not held.
     """
     sums = _cumulative(watts)
     durations = curve_durations(watts.size)
-    best = np.array([_window_sums(sums, d).max() / d for d in durations])
-    return PowerCurve(durations, np.minimum.accumulate(best).tolist())
+    # No mean exceeds the series' maximum, whatever the cumulative sums' last-bit rounding says.
+    best = np.minimum([_window_sums(sums, d).max() / d for d in durations], watts.max())
+    return PowerCurve(durations, np.maximum.accumulate(best[::-1])[::-1].tolist())
 
 
 # --- the timeline -----------------------------------------------------------------------------------------
@@ -422,17 +428,26 @@ def _position_steps(time: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.nd
 
 
 def _distance(time: np.ndarray, channels: dict[str, np.ndarray]) -> float | None:
-    """Ride distance from the cumulative distance channel (which counts from 0 at the start, so a first
-    sample may already hold a few metres): the sum of its forward steps, leaving out resets (a step back)
-    and jumps faster than the speed limit (a GPS teleport, a file that continues another)."""
+    """Ride distance from the cumulative distance channel, which counts from 0 at the start (a first sample
+    may already hold a few metres): the furthest point reached.
+
+    Real channels are not monotonic: a head unit on a trainer may interleave two distance sources tens of
+    metres apart, a glitch may jump far ahead for one sample, a chained file may count from 0 again. So a
+    sample that jumps ahead faster than the speed limit and then drops by more than DISTANCE_RESET_METERS is
+    a glitch, any other such drop is a restart, and the furthest points reached between restarts add up.
+    """
     distance = channels.get("distance")
     if distance is None:
         return None
     valid = np.isfinite(distance)
-    dd = np.diff(distance[valid], prepend=0.0)
-    dt = np.diff(time[valid], prepend=time[0])
-    plausible = (dd > 0) & (dd <= np.maximum(dt, 1.0) * LIMITS["speed"].high)
-    return float(dd[plausible].sum())
+    values, times = distance[valid], time[valid]
+    if values.size >= 3:
+        ahead = np.diff(values)
+        too_fast = ahead[:-1] > LIMITS["speed"].high * np.maximum(np.diff(times)[:-1], 1.0)
+        glitch = too_fast & (ahead[1:] < -DISTANCE_RESET_METERS)
+        values = values[~np.r_[False, glitch, False]]
+    restarts = np.flatnonzero(np.diff(values) < -DISTANCE_RESET_METERS) + 1
+    return float(np.maximum.reduceat(values, np.r_[0, restarts]).clip(min=0).sum())
 
 
 def _elevation_gain(altitude: np.ndarray | None, seconds: np.ndarray) -> float | None:

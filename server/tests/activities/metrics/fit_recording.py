@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import fitdecode
 import numpy as np
@@ -30,7 +31,12 @@ _FIELDS = {  # channel -> FIT record fields, preferred first
 }
 
 
-def load_fit(path: Path) -> Recording:
+class FitRide(NamedTuple):
+    recording: Recording
+    session: dict[str, Any]  # the first session message's fields, for checks against the device
+
+
+def load_fit(path: Path) -> FitRide:
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
@@ -38,7 +44,7 @@ def load_fit(path: Path) -> Recording:
     rows: list[list[float]] = []
     stops: list[float] = []
     starts: list[float] = []
-    session: dict[str, object] | None = None
+    session: dict[str, Any] | None = None
     sport = sub_sport = None
     with fitdecode.FitReader(data, check_crc=fitdecode.CrcCheck.DISABLED) as reader:
         for frame in reader:
@@ -58,7 +64,7 @@ def load_fit(path: Path) -> Recording:
     for column in (CHANNELS.index("latitude"), CHANNELS.index("longitude")):
         table[:, column] *= SEMICIRCLE_DEGREES
     channels = {name: table[:, i] for i, name in enumerate(CHANNELS) if np.isfinite(table[:, i]).any()}
-    return Recording(
+    recording = Recording(
         format="fit",
         start_time=datetime.fromtimestamp(stamps[0], UTC),
         time=time,
@@ -68,6 +74,7 @@ def load_fit(path: Path) -> Recording:
         summary=_summary(session) if session else None,
         pauses=_pauses(stops, starts, stamps[0]),
     )
+    return FitRide(recording, session or {})
 
 
 def _value(frame: fitdecode.FitDataMessage, names: tuple[str, ...]) -> float:
@@ -88,7 +95,7 @@ def _pauses(stops: list[float], starts: list[float], origin: float) -> list[tupl
     return pauses
 
 
-def _summary(session: dict[str, object]) -> DeviceSummary:
+def _summary(session: dict[str, Any]) -> DeviceSummary:
     def number(name: str) -> float | None:
         value = session.get(name)
         return float(value) if isinstance(value, int | float) else None

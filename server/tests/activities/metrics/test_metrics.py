@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from trainerday_server.activities.metrics import (
     RideMetrics,
     curve_durations,
@@ -32,7 +31,7 @@ def metrics(recording, ftp=250, **kwargs) -> RideMetrics:
     return ride_metrics(recording, ftp, **kwargs)
 
 
-# --- TrainerDay's reference vectors (trainerday/cycling-metrics) --------------------------------------------
+# --- TrainerDay's reference vectors (trainerday/cycling-metrics) -----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -104,7 +103,7 @@ def test_an_hour_at_ftp_is_an_hour_in_zone_4():
     assert result.time_in_power_zones == [0, 0, 0, 3600, 0, 0, 0]
 
 
-# --- the timeline: pauses, gaps, irregular samples -----------------------------------------------------------
+# --- the timeline: pauses, gaps, irregular samples -------------------------------------------------
 
 
 def test_timer_pause_without_records_is_stopped_time():
@@ -157,7 +156,7 @@ def test_a_long_channel_dropout_is_left_out_not_zeroed():
     assert result.power_curve is not None and result.power_curve.seconds[-1] == 60
 
 
-# --- dropouts and moving ------------------------------------------------------------------------------------
+# --- dropouts and moving ---------------------------------------------------------------------------
 
 
 def test_impossible_samples_are_dropouts_with_warnings():
@@ -206,7 +205,7 @@ def test_averages_over_moving_maxima_over_timer():
     assert result.max_speed == 6
 
 
-# --- distance, speed, climbing --------------------------------------------------------------------------------
+# --- distance, speed, climbing ---------------------------------------------------------------------
 
 
 def test_distance_and_speed_from_positions():
@@ -232,17 +231,18 @@ def test_positions_at_null_island_are_dropouts():
 
 
 @pytest.mark.parametrize(
-    ("distance", "expected"),
+    ("time", "distance", "expected"),
     [
-        ([0, 10, 20, 30], 30),
-        ([5, 15, 25], 25),  # the device counted 5 m before its first record
-        ([0, 10, 20, 0, 10, 20], 40),  # a reset (chained file) is not a step back
-        ([0, 10, 5000, 5010], 20),  # a 4,990 m jump in 1 s is a glitch
-        ([40_000, 40_010, 40_020], 20),  # a file that continues another starts far from 0
+        (None, [0, 10, 20, 30], 30),
+        (None, [5, 15, 25], 25),  # the device counted 5 m before its first record
+        (None, [0, 30, 0, 40, 10, 50, 20], 50),  # two sources taking turns (a head unit on a trainer)
+        (None, [0, 10, 5000, 20, 30], 30),  # a glitch jumps ahead and back
+        ([0, 100, 200, 300, 400], [0, 1000, 2000, 0, 1000], 3000),  # a restart counts again
+        ([0, 1, 2, 12, 13], [0, 10, 10, 130, 140], 140),  # catching up 120 m after 11 s without GPS
     ],
 )
-def test_distance_from_the_distance_channel(distance, expected):
-    assert metrics(ride(distance=distance)).distance_meters == pytest.approx(expected)
+def test_distance_from_the_distance_channel(time, distance, expected):
+    assert metrics(ride(time, distance=distance)).distance_meters == pytest.approx(expected)
 
 
 def test_speed_derived_from_distance():
@@ -275,7 +275,7 @@ def test_altitude_change_across_a_pause_is_not_climbing():
     assert result.elevation_gain_meters == 0
 
 
-# --- the device's own summary --------------------------------------------------------------------------------
+# --- the device's own summary ----------------------------------------------------------------------
 
 
 def test_the_device_summary_wins_where_it_has_figures():
@@ -313,7 +313,7 @@ def test_impossible_device_figures_are_ignored():
     assert (result.elapsed_seconds, result.timer_seconds) == (60, 50)
 
 
-# --- thresholds, time zones, JSON ----------------------------------------------------------------------------
+# --- thresholds, time zones, JSON ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
