@@ -9,9 +9,10 @@ How the samples become a 1 Hz ride
    ``warnings`` says how many ("3 power samples above 3,000 W ignored").
 2. **The timeline.** The recording runs while samples keep coming: consecutive samples at most
    ``MAX_GAP_SECONDS`` apart cover every whole second between them. A longer silence (auto-pause, a
-   device that stopped writing) is *stopped* time, and so is every second inside a FIT timer pause: stopped
-   seconds are neither zeros nor interpolated riding, they are simply not part of the ride's timeline.
-   The covered seconds with the timer running are the **timer** seconds.
+   device that stopped writing) is *stopped* time, and so is the time strictly between a FIT timer stop
+   and the next start: stopped seconds are neither zeros nor interpolated riding, they are simply not part
+   of the ride's timeline. The covered seconds with the timer running are the **timer** seconds (a count of
+   seconds, so a device's timer, a duration, may be a second shorter per pause).
 3. **Channels on the timeline.** Each channel is linearly interpolated onto those seconds from its own
    valid samples, across channel gaps of at most ``MAX_GAP_SECONDS``; a longer channel dropout (a power
    meter that lost its link) stays missing and is left out of that channel's figures. Nothing is
@@ -311,7 +312,8 @@ def _timeline(time: np.ndarray, pauses: list[tuple[float, float]]) -> np.ndarray
 
 
 def _paused(seconds: np.ndarray, pauses: list[tuple[float, float]]) -> np.ndarray:
-    """True for the seconds strictly inside a timer pause."""
+    """True for the seconds strictly inside a timer pause: records at the stop and at the start count, as
+    head units count their power into the ride's work."""
     spans = sorted((start, end) for start, end in pauses if end > start)
     if not spans:
         return np.zeros(seconds.size, dtype=bool)
