@@ -95,11 +95,11 @@ def recording_to_fit(recording: Recording, *, ftp: float | None = None, timezone
         + [(start + round(e), EVENT_TYPE_START) for s, e in recording.pauses if e > s]
     )
     next_event = 0
-    for i, stamp in enumerate(stamps.tolist()):
-        while next_event < len(events) and events[next_event][0] <= stamp:
+    for row in zip(stamps.tolist(), *columns, strict=True):
+        while next_event < len(events) and events[next_event][0] <= row[0]:
             writer.write(1, events[next_event][0], EVENT_TIMER, events[next_event][1])
             next_event += 1
-        writer.write(2, stamp, *(column[i] for column in columns))
+        writer.write(2, *row)
     writer.write(1, end, EVENT_TIMER, EVENT_TYPE_STOP_ALL)
 
     summary = _summary(metrics, recording, ftp, start)
