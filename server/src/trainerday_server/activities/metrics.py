@@ -75,9 +75,7 @@ ELEVATION_SMOOTHING_SECONDS = 5
 ELEVATION_HYSTERESIS_METERS = 3.0
 MAX_VERTICAL_SPEED_MPS = 5.0  # a 25 % descent at 72 km/h; faster altitude changes are glitches
 EARTH_RADIUS_METERS = 6_371_008.8
-DISTANCE_RESET_METERS = (
-    500.0  # a bigger drop of the distance channel is a restart, a smaller one sensor jitter
-)
+DISTANCE_RESET_METERS = 500.0  # a bigger drop of the distance channel is a restart, a smaller one jitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +276,8 @@ def power_curve(watts: np.ndarray) -> PowerCurve:
     and the 3 s average 1.67 W. Taking, for each duration, the best of it and all longer ones fixes that
     without ever claiming an average that was not held.
     """
+    if watts.size == 0:
+        return PowerCurve([], [])
     sums = _cumulative(watts)
     durations = curve_durations(watts.size)
     # No mean exceeds the series' maximum, whatever the cumulative sums' last-bit rounding says.
@@ -294,6 +294,8 @@ def _checked_time(recording: Recording) -> np.ndarray:
         raise ValidationFailed.single("recording", "has no samples")
     if not np.isfinite(time).all() or (np.diff(time) < 0).any():
         raise ValueError("Recording.time must be finite and non-decreasing")
+    if recording.start_time.tzinfo is None:
+        raise ValueError("Recording.start_time must be timezone-aware")
     for name, values in recording.channels.items():
         if values.shape != time.shape:
             raise ValueError(f"channel {name!r} has {values.shape} samples, time has {time.shape}")

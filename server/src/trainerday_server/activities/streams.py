@@ -95,7 +95,8 @@ def encode_streams(time: np.ndarray, channels: Mapping[str, np.ndarray]) -> byte
 
 def decode_streams(blob: bytes, types: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """The streams in a blob: ``time`` and the requested channels that were recorded (all when ``types`` is
-    None), as float64 arrays with NaN for missing samples. Only the columns asked for are inflated.
+    None; names or one comma-separated string such as ``"power,heartRate"``), as float64 arrays with NaN
+    for missing samples. Only the columns asked for are inflated.
 
     Raises ValidationFailed for an unknown stream type in ``types`` (the API's query parameter), and
     ValueError naming the byte offset for a blob that is not a valid streams blob.
@@ -201,7 +202,8 @@ def _fits(values: np.ndarray, dtype: np.dtype[Any]) -> bool:
 
 
 def _checked_types(types: Iterable[str]) -> set[str]:
-    wanted = {t for t in types if t}
+    names = types.split(",") if isinstance(types, str) else types  # the query parameter as it comes
+    wanted = {name.strip() for name in names if name.strip()}
     unknown = sorted(wanted - set(CHANNELS) - {"time"})
     if unknown:
         known = ", ".join(("time", *CHANNELS))

@@ -87,6 +87,11 @@ def test_whole_values_round_trip_exactly():
     assert decoded["latitude"].tolist() == [47.1234567] * 5  # the nearest double, not 47.123456700000004
 
 
+def test_types_as_the_query_parameter_string():
+    blob = encode_streams(np.arange(3.0), {"power": np.ones(3), "speed": np.ones(3), "cadence": np.ones(3)})
+    assert set(decode_streams(blob, "power, speed,")) == {"time", "power", "speed"}
+
+
 def test_unknown_stream_type_is_a_validation_error():
     blob = encode_streams(np.arange(3.0), {"power": np.ones(3)})
     with pytest.raises(ValidationFailed) as caught:
