@@ -182,10 +182,10 @@ def _fit_value(value: float | None, base: BaseType, scale: float, offset: float)
 
 
 def _range(base: BaseType) -> tuple[int, int]:
-    """The values a FIT base type holds, its invalid value excluded."""
+    """The values a FIT base type holds, its invalid value (the largest: 0x7F..., 0xFF...) excluded."""
     bits = base.size * 8
     if base in (BaseType.SINT8, BaseType.SINT16, BaseType.SINT32):
-        return -(2 ** (bits - 1)) + 1, 2 ** (bits - 1) - 1
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 2
     return 0, 2**bits - 2
 
 

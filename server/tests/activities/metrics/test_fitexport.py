@@ -97,11 +97,17 @@ def test_the_session_carries_the_rides_metrics():
 
 
 def test_values_fit_cannot_hold_are_written_as_invalid():
-    recording = ride(power=[100, 70000, -3], heartRate=[300, 120, 121], altitude=[-1000, 0, 20000])
+    recording = ride(
+        power=[100, 70000, -3],
+        heartRate=[300, 120, 254],
+        altitude=[-1000, 0, 20000],
+        temperature=[127, -128, 126],  # sint8: 0x7F is FIT's invalid value
+    )
     records = [m for m in messages(recording_to_fit(recording)) if m.name == "record"]
     assert [m.get_value("power") for m in records] == [100, None, None]
-    assert [m.get_value("heart_rate") for m in records] == [None, 120, 121]
+    assert [m.get_value("heart_rate") for m in records] == [None, 120, 254]
     assert [m.get_value("altitude") for m in records] == [None, 0, None]
+    assert [m.get_value("temperature") for m in records] == [None, -128, 126]
 
 
 def test_a_ride_without_sport_or_positions():
