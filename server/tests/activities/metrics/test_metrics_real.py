@@ -1,0 +1,173 @@
+"""Metrics of real rides (../shared/samples/fit) checked against what the head unit itself reported.
+
+The rides are read with the test-only loader in ``fit_recording.py``. Computed figures are compared with the
+device's session message, computed with the device summary stripped so that nothing is copied across.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from trainerday_server.activities.metrics import RideMetrics, ride_metrics
+
+from .fit_recording import FitRide, load_fit
+
+# big_activity.fit is generated (constant values, a session that disagrees with its records) and
+# sample_mulitple_header.fit is a triathlon with five sessions: neither has one device summary to check.
+RIDES = [
+    "14582164182.fit.gz",
+    "20130717_143733.fit",
+    "2019-02-17-062644-ELEMNT-297E-195-0.fit",
+    "2020-06-01-16-52-40.fit",
+    "4078723797.fit",
+    "6449921903_ACTIVITY.fit",
+    "Edge810-Vector-2013-08-16-15-35-10.fit",
+    "Garmin830_with_Stages.fit",
+    "Karoo-Botley_BW_Swanmore_Wickham-2025-05-09-1238.fit",
+    "activity-small-fenix2-run.fit",
+    "developer-types-sample.fit",
+    "sample-activity-indoor-trainer.fit",
+    "unterminated-strings.fit",
+]
+_cache: dict[str, FitRide] = {}
+
+
+def fit_ride(samples: Path, name: str) -> FitRide:
+    if name not in _cache:
+        _cache[name] = load_fit(samples / "fit" / name)
+    return _cache[name]
+
+
+def computed(ride: FitRide) -> RideMetrics:
+    """The metrics from the records alone, without the device's summary."""
+    return ride_metrics(dataclasses.replace(ride.recording, summary=None), ftp=250, lthr=165)
+
+
+def device(ride: FitRide, name: str) -> float | None:
+    value = ride.session.get(name)
+    return float(value) if isinstance(value, int | float) else None
+
+
+@pytest.mark.parametrize("name", RIDES)
+def test_every_ride_gives_clean_json(samples, name):
+    ride = fit_ride(samples, name)
+    payload = ride_metrics(ride.recording, ftp=250, lthr=165, timezone="Europe/London").to_json()
+    json.dumps(payload, allow_nan=False)
+    curve = payload["powerCurve"]
+    if curve is not None:
+        assert curve["watts"] == sorted(curve["watts"], reverse=True)
+
+
+@pytest.mark.parametrize("name", RIDES)
+def test_reported_figures_are_the_devices(samples, name):
+    ride = fit_ride(samples, name)
+    result = ride_metrics(ride.recording, ftp=250)
+    pairs = [
+        ("total_timer_time", result.timer_seconds),
+        ("total_distance", result.distance_meters),
+        ("avg_power", result.average_power),
+        ("max_power", result.max_power),
+        ("avg_heart_rate", result.average_heart_rate),
+        ("max_heart_rate", result.max_heart_rate),
+        ("total_ascent", result.elevation_gain_meters),
+    ]
+    if name != "14582164182.fit.gz":  # its session's elapsed time is shorter than its timer time (below)
+        pairs.append(("total_elapsed_time", result.elapsed_seconds))
+    for field, value in pairs:
+        if device(ride, field) is not None:
+            assert value == device(ride, field), field
+
+
+def test_a_device_elapsed_time_shorter_than_its_timer_time_is_not_reported(samples):
+    result = ride_metrics(fit_ride(samples, "14582164182.fit.gz").recording, ftp=250)
+    assert result.elapsed_seconds == result.timer_seconds == 2760
+    assert (
+        "the device's elapsed time (1,632 s) is shorter than its timer time (2,760 s); "
+        "elapsed time taken from the records"
+    ) in result.warnings
+
+
+# Where a device's session disagrees with its own records, the records win; these are the known cases.
+HEART_RATE_ZEROS_AVERAGED = {"14582164182.fit.gz"}  # 451 records of 0 bpm pulled the device's average down
+WORK_NOT_FROM_RECORDS = {  # the session's total_work is not the sum of the records' power
+    "6449921903_ACTIVITY.fit",  # records sum to 23,841 J, the session says 25,066 J
+    "unterminated-strings.fit",  # records sum to 1,352 J, the session says 1,193 J
+}
+DISTANCE_NOT_FROM_RECORDS = {"unterminated-strings.fit"}  # the records reach 64.74 m, the session says 69 m
+
+
+@pytest.mark.parametrize("name", RIDES)
+def test_computed_figures_agree_with_the_device(samples, name):
+    ride = fit_ride(samples, name)
+    result = computed(ride)
+    if (max_hr := device(ride, "max_heart_rate")) is not None:
+        assert result.max_heart_rate == max_hr
+    if (average_hr := device(ride, "avg_heart_rate")) is not None and name not in HEART_RATE_ZEROS_AVERAGED:
+        assert result.average_heart_rate == pytest.approx(average_hr, rel=0.03, abs=1.5)
+    if (work := device(ride, "total_work")) is not None and name not in WORK_NOT_FROM_RECORDS:
+        assert result.work_kj == pytest.approx(work / 1000, rel=0.01)
+    if (distance := device(ride, "total_distance")) and name not in DISTANCE_NOT_FROM_RECORDS:
+        assert result.distance_meters == pytest.approx(distance, rel=0.005)
+    if (timer := device(ride, "total_timer_time")) is not None:
+        assert result.timer_seconds == pytest.approx(timer, abs=max(3, timer * 0.001))
+    if (ascent := device(ride, "total_ascent")) is not None and ascent >= 50:
+        assert result.elevation_gain_meters == pytest.approx(ascent, rel=0.15)
+
+
+def test_heart_rate_zeros_are_dropouts_not_part_of_the_average(samples):
+    result = computed(fit_ride(samples, "14582164182.fit.gz"))
+    assert result.warnings == ["451 heart-rate samples below 20 bpm ignored"]
+    assert result.average_heart_rate == pytest.approx(133.4, abs=0.1)  # the device, zeros included: 108
+
+
+@pytest.mark.parametrize(
+    ("name", "device_np"),
+    [
+        ("2019-02-17-062644-ELEMNT-297E-195-0.fit", 157),
+        ("2020-06-01-16-52-40.fit", 150),
+        ("4078723797.fit", 267),
+        ("6449921903_ACTIVITY.fit", 131),
+        ("Edge810-Vector-2013-08-16-15-35-10.fit", 301),
+        ("Karoo-Botley_BW_Swanmore_Wickham-2025-05-09-1238.fit", 195),
+        ("sample-activity-indoor-trainer.fit", 228),
+        # 20130717_143733.fit's session says NP 773 W on a ride whose maximum is 446 W: a device bug.
+    ],
+)
+def test_normalized_power_agrees_with_the_device(samples, name, device_np):
+    ride = fit_ride(samples, name)
+    assert device(ride, "normalized_power") == device_np
+    assert computed(ride).normalized_power == pytest.approx(device_np, rel=0.02)
+
+
+def test_power_spikes_in_a_real_ride_are_dropouts(samples):
+    result = computed(fit_ride(samples, "20130717_143733.fit"))  # O-Synce: four records of 21,733 W
+    assert result.warnings == ["4 power samples above 3,000 W ignored"]
+    assert result.max_power == 446
+
+
+def test_pauses_of_a_real_ride(samples):
+    ride = fit_ride(samples, "2019-02-17-062644-ELEMNT-297E-195-0.fit")  # 6.5 h out, 3.75 h riding
+    result = computed(ride)
+    assert len(ride.recording.pauses) == 55
+    assert result.elapsed_seconds == pytest.approx(23595, abs=5)
+    assert result.timer_seconds == pytest.approx(13471, abs=len(ride.recording.pauses))  # a second a pause
+    assert result.moving_seconds <= result.timer_seconds
+
+
+def test_an_indoor_ride_without_speed_moves_by_power_and_cadence(samples):
+    result = computed(fit_ride(samples, "sample-activity-indoor-trainer.fit"))
+    assert (result.distance_meters, result.average_speed, result.max_speed) == (None, None, None)
+    assert 0.95 * result.timer_seconds < result.moving_seconds < result.timer_seconds
+    assert result.time_in_power_zones is not None
+    assert result.power_curve is not None  # zones and curve use the same series: moving seconds with power
+    assert sum(result.time_in_power_zones) == result.power_curve.seconds[-1] <= result.moving_seconds
+
+
+def test_a_running_ride_without_power(samples):
+    result = computed(fit_ride(samples, "activity-small-fenix2-run.fit"))
+    assert (result.average_power, result.normalized_power, result.tss, result.power_curve) == (None,) * 4
+    assert result.time_in_heart_rate_zones is not None
+    assert sum(result.time_in_heart_rate_zones) <= result.moving_seconds
