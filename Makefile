@@ -37,7 +37,7 @@ test-slow: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server/src
+	$(BIN)/mypy --config-file server/pyproject.toml server/src
 
 bench: install-test
 	$(BIN)/python bench/run.py

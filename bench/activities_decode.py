@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import fitdecode
+
 from trainerday_server.activities.files.detect import decode_upload
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording

@@ -19,6 +19,7 @@ from typing import Any
 
 import fitdecode
 import numpy as np
+
 from trainerday_server.activities.fitexport import recording_to_fit
 from trainerday_server.activities.metrics import power_curve, ride_metrics
 from trainerday_server.activities.recording import Recording

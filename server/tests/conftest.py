@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
+
 from trainerday_server.accounts.service import create_athlete
 from trainerday_server.api_keys.service import create_key
 from trainerday_server.app import create_app

@@ -8,9 +8,9 @@ import re
 import time
 
 import sqlalchemy as sa
-from trainerday_server.models import ApiKey
 
 from tests.conftest import TEST_SECRET, Caller, Factory, bearer
+from trainerday_server.models import ApiKey
 
 
 def test_key_is_td_and_43_urlsafe_characters(factory: Factory):
@@ -37,6 +37,7 @@ def test_only_an_hmac_of_the_key_is_stored(factory: Factory, db):
 
 def test_a_different_server_secret_rejects_the_key(factory: Factory, db, tmp_path):
     from starlette.testclient import TestClient
+
     from trainerday_server.app import create_app
     from trainerday_server.config import Settings
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from trainerday_server.models import FtpHistory
 
 from tests.conftest import Caller
+from trainerday_server.models import FtpHistory
 
 
 def test_profile_fields(client, me: Caller):

@@ -7,6 +7,7 @@ import itertools
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from trainerday_server.athlete.zones import heart_rate_zone_of, heart_rate_zones, power_zone_of, power_zones
 
 

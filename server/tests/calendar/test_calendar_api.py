@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from trainerday_server.models import CalendarEvent
 
 from tests.conftest import Caller, Factory, bearer
+from trainerday_server.models import CalendarEvent
 
 SEED = (
     b'{"calendarDate":"2026-01-15","embedWorkout":{"title":"Easy Spin","durationMinutes":30,'

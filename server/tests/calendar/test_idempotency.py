@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import sqlalchemy as sa
-from trainerday_server.models import CalendarEvent
 
 from tests.conftest import Caller, Factory, bearer
+from trainerday_server.models import CalendarEvent
 
 URL = "/api/v1/calendar/events"
 BODY = {"calendarDate": "2026-01-15", "embedWorkout": {"title": "Easy Spin", "segments": [[30, 55, 55]]}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lxml import etree
+
 from trainerday_server.workouts.chart import HEIGHT, WIDTH, ZONE_COLOURS, workout_svg
 from trainerday_server.workouts.structure import Segment
 

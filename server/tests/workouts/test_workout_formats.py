@@ -11,6 +11,7 @@ import fitdecode
 import pytest
 from garmin_fit_sdk import Decoder, Stream
 from lxml import etree
+
 from trainerday_server.fitfile import BaseType, Field, FitWriter
 from trainerday_server.workouts.formats import (
     ExportedFile,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.errors import PayloadTooLarge, TrainerDayError
 from trainerday_server.fitfile import BaseType, Field, FitWriter
 from trainerday_server.workouts.formats import (

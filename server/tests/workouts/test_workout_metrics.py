@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainerday_server.workouts.metrics import planned_metrics, power_profile
 from trainerday_server.workouts.structure import parse_segments
 

@@ -7,6 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.workouts.formats import export_workout, import_workout
 from trainerday_server.workouts.metrics import planned_metrics, power_profile
 from trainerday_server.workouts.structure import SEGMENT_TYPES, Segment, Workout

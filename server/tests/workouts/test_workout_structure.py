@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from trainerday_server.errors import ValidationFailed
 from trainerday_server.workouts.structure import MAX_TAGS, MAX_TITLE, Segment, Workout, parse_workout
 

@@ -1,8 +1,8 @@
 """A decoded recording: what a FIT, TCX or GPX file holds, in one shape. Pure: no HTTP, no database.
 
-Decoders (``activities/files/``) produce it; metrics (``activities/metrics.py``) and stream storage consume it.
-Samples are kept as recorded (not yet resampled): ``time`` holds seconds since ``start_time`` for each sample,
-and every channel is a float64 array aligned with ``time``, NaN where the sample lacks that channel.
+Decoders (``activities/files/``) produce it; metrics (``activities/metrics.py``) and stream storage consume
+it. Samples are kept as recorded (not yet resampled): ``time`` holds seconds since ``start_time`` for each
+sample, and every channel is a float64 array aligned with ``time``, NaN where the sample lacks that channel.
 """
 
 from __future__ import annotations

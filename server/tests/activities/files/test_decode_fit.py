@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.activities.files import fit, fitbody, fitfast
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording

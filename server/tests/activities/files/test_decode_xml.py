@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.gpx import decode_gpx
 from trainerday_server.activities.files.tcx import decode_tcx

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.activities.files.detect import decode_activity, decode_upload, read_upload
 from trainerday_server.errors import ActivityFileError, PayloadTooLarge, TrainerDayError
 

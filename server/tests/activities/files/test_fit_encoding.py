@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.files.fitcrc import fit_crc

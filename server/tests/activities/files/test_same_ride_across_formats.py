@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from trainerday_server.activities.files.detect import decode_activity
 
 # FIT original, export, and the largest difference allowed per channel (the exports round their numbers).

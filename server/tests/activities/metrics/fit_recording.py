@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import fitdecode
 import numpy as np
+
 from trainerday_server.activities.recording import CHANNELS, DeviceSummary, Recording
 
 SEMICIRCLE_DEGREES = 180 / 2**31

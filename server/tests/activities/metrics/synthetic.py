@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
+
 from trainerday_server.activities.recording import DeviceSummary, Recording
 
 START = datetime(2024, 5, 4, 7, 30, tzinfo=UTC)

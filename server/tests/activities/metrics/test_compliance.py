@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from trainerday_server.activities.compliance import compliance
 from trainerday_server.errors import ValidationFailed
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import fitdecode
 import numpy as np
 import pytest
+
 from trainerday_server.activities.fitexport import recording_to_fit
 from trainerday_server.activities.metrics import ride_metrics
 from trainerday_server.activities.recording import Recording

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from trainerday_server.activities.metrics import (
     RideMetrics,
     curve_durations,

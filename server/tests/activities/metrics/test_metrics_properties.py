@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from trainerday_server.activities.metrics import normalized_power, power_curve, ride_metrics
 
 from .synthetic import ride

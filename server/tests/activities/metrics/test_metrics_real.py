@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 
 from .fit_recording import FitRide, load_fit

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from trainerday_server.activities.recording import CHANNELS
 from trainerday_server.activities.streams import (
     SCALES,
