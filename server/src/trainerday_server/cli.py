@@ -210,12 +210,14 @@ def demo() -> None:
         err.print(
             f"Demo athlete {DEMO_EMAIL} exists. For a new key: trainerday-server keys create {DEMO_EMAIL}",
             highlight=False,
+            soft_wrap=True,
         )
         return
     err.print(
         f"\nDemo athlete: {DEMO_EMAIL}  password: {password}\nAPI key (shown once):\n\n  {key}\n\n"
         f'Try: curl -H "Authorization: Bearer {key}" http://127.0.0.1:8000/api/v1/athlete\n',
         highlight=False,
+        soft_wrap=True,  # never break the key or the command across lines: they are meant to be copied
     )
 
 
