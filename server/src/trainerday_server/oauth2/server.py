@@ -14,10 +14,14 @@ database session, in a worker thread.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hmac
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from authlib.common.urls import add_params_to_uri
@@ -30,7 +34,6 @@ from authlib.oauth2.rfc6749.errors import (
     OAuth2Error,
     UnsupportedResponseTypeError,
 )
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -222,6 +225,31 @@ class S256CodeChallenge(rfc7636.CodeChallenge):
         return "S256"
 
 
+def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """client_id and secret from ``Authorization: Basic``; None if absent or malformed. (Authlib's own parser
+    raises on a header such as "Basic " or on credentials that are not UTF-8.)"""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    # RFC 6749 2.3.1: both are form-urlencoded before being joined.
+    return (unquote_plus(client_id), unquote_plus(secret)) if colon and client_id else None
+
+
+def _authenticate_basic(query_client: Callable[[str], Client | None], request: OAuthRequest) -> Client | None:
+    credentials = basic_credentials(request.headers)
+    if credentials is None:
+        return None
+    client = query_client(credentials[0])
+    if client is None:
+        raise InvalidClientError(status_code=401, description="no client has this client_id")
+    return client if client.check_client_secret(credentials[1]) else None
+
+
 def _refuse_repeated_parameters(grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
     name = grant.request.payload.repeated(OTHER_AUTHORIZE_PARAMETERS)
     if name:
@@ -378,6 +406,7 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
         self.issuer = issuer
         self.now = now
         self.register_token_generator("default", self._generate_token)
+        self.register_client_auth_method("client_secret_basic", _authenticate_basic)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_endpoint(RevocationEndpoint)
@@ -428,12 +457,13 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
     def authenticate_client(
         self, request: OAuthRequest, methods: list[str], endpoint: str = "token"
     ) -> Client:
-        basic_id, _ = extract_basic_authorization(request.headers)
-        if basic_id is not None and "client_secret" in request.form:
+        uses_basic = request.headers.get("authorization", "").lower().startswith("basic")
+        if uses_basic and "client_secret" in request.form:
             raise InvalidRequestError(
                 "authenticate the client one way: HTTP Basic or client_secret, not both"
             )
-        if basic_id is not None and request.form.get("client_id") not in (None, basic_id):
+        basic = basic_credentials(request.headers)
+        if basic is not None and request.form.get("client_id") not in (None, basic[0]):
             raise InvalidRequestError("client_id differs from the one in the Authorization header")
         try:
             return super().authenticate_client(request, methods, endpoint)  # type: ignore[no-any-return]
