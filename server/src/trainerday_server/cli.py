@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from trainerday_server.config import get_settings
@@ -231,7 +231,10 @@ def clients_list() -> None:
     """List registered apps (never their secrets)."""
     from trainerday_server.oauth2.service import list_clients
 
-    table = Table("client_id", "name", "type", "redirect URIs", "scopes", "created")
+    # The id is what operators copy: never wrapped, whatever the terminal's width.
+    table = Table(
+        Column("client_id", no_wrap=True, min_width=24), "name", "type", "redirect URIs", "scopes", "created"
+    )
     for c in run(list_clients):
         kind = "public" if c.secret_hash is None else "confidential"
         table.add_row(c.client_id, c.name, kind, "\n".join(c.redirect_uris), c.scopes, _when(c.created_at))
