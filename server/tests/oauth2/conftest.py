@@ -1,12 +1,8 @@
-"""Fixtures for the OAuth tests: a browser, a registered app, a logged-in athlete, and a clock to move on."""
+"""Fixtures for the OAuth tests: registered apps, a logged-in athlete, an authorization to drive."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-
 import pytest
-from fastapi import FastAPI
 from starlette.testclient import TestClient
 from trainerday_server.db import make_session_factory, session_scope
 from trainerday_server.models import Athlete
@@ -15,13 +11,6 @@ from trainerday_server.web.sessions import start_session
 
 from tests.conftest import TEST_SECRET, Database, Factory
 from tests.oauth2.flow import Authorization, RegisteredApp, register_app
-
-
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    """An athlete's browser (and the app's HTTP client for the token endpoints): https, no auto-redirects."""
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        yield client
 
 
 @pytest.fixture
@@ -52,19 +41,3 @@ def public(db: Database) -> RegisteredApp:
 @pytest.fixture
 def flow(logged_in: TestClient, confidential: RegisteredApp) -> Authorization:
     return Authorization(logged_in, confidential)
-
-
-class Clock:
-    """Replaces the app's clock; ``advance`` moves time on for every expiry check."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.offset = dt.timedelta()
-        app.state.clock = lambda: utcnow() + self.offset
-
-    def advance(self, **delta: float) -> None:
-        self.offset += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(app: FastAPI) -> Clock:
-    return Clock(app)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import Caller, bearer
-from tests.oauth2.conftest import Clock
+from tests.conftest import Caller, Clock, bearer
 from tests.oauth2.flow import Authorization, revoke
 
 CALENDAR = "/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31"

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 from trainerday_server.models import OAuthAuthorizationCode
 
-from tests.conftest import Database, Factory, LiveServer, bearer
-from tests.oauth2.conftest import Clock
+from tests.conftest import Clock, Database, Factory, LiveServer, bearer
 from tests.oauth2.flow import Authorization, log_in, register_app
 
 

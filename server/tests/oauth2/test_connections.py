@@ -8,8 +8,7 @@ import time
 from starlette.testclient import TestClient
 from trainerday_server.models import Athlete
 
-from tests.conftest import Database, Factory, bearer
-from tests.oauth2.conftest import Clock
+from tests.conftest import Clock, Database, Factory, bearer
 from tests.oauth2.flow import Authorization, RegisteredApp, refresh, register_app, revoke, works
 
 URL = "/api/v1/athlete/connections"

@@ -7,8 +7,7 @@ import time
 import pytest
 from trainerday_server.models import Athlete
 
-from tests.conftest import Database
-from tests.oauth2.conftest import Clock
+from tests.conftest import Clock, Database
 from tests.oauth2.flow import Authorization, RegisteredApp, introspect, refresh, register_app, revoke
 
 INACTIVE = {"active": False}

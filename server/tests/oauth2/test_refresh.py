@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import Database, bearer
-from tests.oauth2.conftest import Clock
+from tests.conftest import Clock, Database, bearer
 from tests.oauth2.flow import Authorization, RegisteredApp, refresh, register_app, works
 
 
