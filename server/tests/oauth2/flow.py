@@ -84,6 +84,22 @@ def log_in(
     return browser.post("/login", data=form)
 
 
+def approve_in_browser(base_url: str, authorization_url: str, email: str) -> str:
+    """What the athlete's browser does: follow the app's link, log in, press Allow. Returns the URL the
+    browser is sent back to, with the code on it."""
+    with httpx.Client(base_url=base_url, follow_redirects=False) as browser:
+        to_login = browser.get(authorization_url)
+        assert to_login.status_code == 303
+        next_url = parse_qs(urlsplit(to_login.headers["location"]).query)["next"][0]
+        logged = log_in(browser, email, next_url=next_url)
+        assert logged.status_code == 303 and logged.headers["location"] == next_url
+        consent = browser.get(next_url)
+        assert consent.status_code == 200 and "Allow" in consent.text
+        decided = browser.post(next_url, data={"csrf_token": csrf_of(consent.text), "decision": "allow"})
+        assert decided.status_code == 303
+        return decided.headers["location"]
+
+
 @dataclass
 class Authorization:
     """One app asking one logged-in browser's athlete for access."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -19,7 +21,7 @@ class OAuthTokenResolver:
         self._engine = engine
         self._secret = secret_key
         self._clock = clock
-        statement: sa.Select[tuple[int, int, str, int, bool, int, str]] = (
+        statement = (
             sa.select(
                 OAuthToken.id,
                 OAuthToken.athlete_id,
@@ -33,7 +35,7 @@ class OAuthTokenResolver:
             .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
             .where(OAuthToken.access_token_hash == sa.bindparam("token_hash"))
         )
-        self._lookup = RawQuery(engine, statement)
+        self._lookup = RawQuery(engine, cast("sa.Select[Any]", statement))
 
     def resolve(self, token: str) -> Principal | None:
         row = self._lookup.first(token_hash=token_hash(self._secret, token))

@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
+    InsecureTransportError,
+    InvalidRequestError,
+    OAuth2Error,
+)
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
@@ -69,7 +73,7 @@ def _authorization(
         grant = server.validate_authorization(oauth_request)
     except OAuth2Error as error:
         if error.redirect_uri:
-            return server.handle_error_response(oauth_request, error)  # type: ignore[no-any-return]
+            return server.handle_error_response(oauth_request, error)
         return _error_page(request, visitor, error)
     return server, oauth_request, grant
 
@@ -112,7 +116,7 @@ def decide(request: Request, form: FormDep, session: SessionDep, visitor: Visito
         return render(request, "error.html", visitor, status=400, title="Form expired", message=EXPIRED_FORM)
     server, oauth_request, grant = validated
     athlete = session.get(Athlete, visitor.athlete_id) if text(form, "decision") == "allow" else None
-    return server.create_authorization_response(oauth_request, grant_user=athlete, grant=grant)  # type: ignore[no-any-return]
+    return server.create_authorization_response(oauth_request, grant_user=athlete, grant=grant)
 
 
 def _form_request(request: Request, form: Any) -> OAuthRequest | Response:

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth2 import rfc6749, rfc7009, rfc7636, rfc7662
-from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import (
+from authlib.common.urls import add_params_to_uri  # type: ignore[import-untyped]
+from authlib.oauth2 import rfc6749, rfc7009, rfc7636, rfc7662  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749 import grants  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
@@ -77,7 +77,7 @@ class Payload(rfc6749.requests.OAuth2Payload):
         return self._data
 
     @property
-    def datalist(self) -> dict[str, list[str]]:  # type: ignore[override]
+    def datalist(self) -> dict[str, list[str]]:
         return self._datalist
 
     def repeated(self, names: tuple[str, ...] | None = None) -> str | None:
@@ -104,7 +104,7 @@ class OAuthRequest(rfc6749.OAuth2Request):
 
     @property
     def form(self) -> dict[str, str]:
-        return self.payload.data  # type: ignore[no-any-return]
+        return self.payload.data
 
 
 @dataclass
@@ -273,7 +273,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidRequestError(
                 "redirect_uri is not one this client registered (it must match exactly)"
             )
-        return redirect_uri  # type: ignore[no-any-return]
+        return redirect_uri
 
     def generate_authorization_code(self) -> str:
         return new_token(CODE_PREFIX)  # 256 random bits
@@ -308,7 +308,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         code: IssuedCode = self.request.authorization_code
         if not service.claim_code(self.server.session, code.row.id, self.server.now):
             self._refuse_reuse(code.row.id)  # redeemed concurrently, a moment ago
-        return super().create_token_response()  # type: ignore[no-any-return]
+        return super().create_token_response()
 
     def _refuse_reuse(self, code_id: int) -> None:
         # RFC 6749 4.1.2: a code used twice may have been stolen; whoever redeemed it first may be the thief.
@@ -339,7 +339,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         token: IssuedToken = self.request.refresh_token
         if not service.claim_refresh_token(self.server.session, token.row.id, self.server.now):
             self._refuse_replay(token)  # refreshed concurrently, a moment ago
-        return super().create_token_response()  # type: ignore[no-any-return]
+        return super().create_token_response()
 
     def _refuse_replay(self, token: IssuedToken) -> None:
         # A rotated refresh token coming back means two parties hold it: end the authorization for both.
@@ -466,7 +466,7 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
         if basic is not None and request.form.get("client_id") not in (None, basic[0]):
             raise InvalidRequestError("client_id differs from the one in the Authorization header")
         try:
-            return super().authenticate_client(request, methods, endpoint)  # type: ignore[no-any-return]
+            return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
             # Always 401 with a Basic challenge, however the client tried (RFC 6749 5.2 allows it).
             raise InvalidClientError(status_code=401, description=error.description) from None
@@ -518,15 +518,15 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
         if refused is None and not request.payload.grant_type:
             refused = InvalidRequestError("grant_type is required")
         if refused is not None:
-            return self.handle_error_response(request, refused)  # type: ignore[no-any-return]
-        return self.create_token_response(request)  # type: ignore[no-any-return]
+            return self.handle_error_response(request, refused)
+        return self.create_token_response(request)
 
     def endpoint_response(self, name: str, request: OAuthRequest) -> Response:
         """POST /oauth/token/revoke ("revocation") and /oauth/token/introspection ("introspection")."""
         refused = self._refuse_malformed(request)
         if refused is not None:
-            return self.handle_error_response(request, refused)  # type: ignore[no-any-return]
-        return self.create_endpoint_response(name, request)  # type: ignore[no-any-return]
+            return self.handle_error_response(request, refused)
+        return self.create_endpoint_response(name, request)
 
     @staticmethod
     def _refuse_malformed(request: OAuthRequest) -> OAuth2Error | None:

@@ -247,7 +247,7 @@ def connections(session: Session, athlete_id: int, now: dt.datetime) -> list[Con
         .where(OAuthToken.athlete_id == athlete_id, _live(now))
         .order_by(OAuthAuthorizationCode.created_at, OAuthToken.id)
     ).all()
-    by_client: dict[str, list[sa.Row[Any]]] = {}
+    by_client: dict[str, list[Any]] = {}
     for row in rows:
         by_client.setdefault(row.client_id, []).append(row)
     return [
