@@ -7,6 +7,8 @@ import hashlib
 import html
 import re
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -160,6 +162,26 @@ class Authorization:
         response = self.redeem(self.code(**overrides))
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
+
+
+def race(count: int, request: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """Send ``count`` requests at once (each thread released by one barrier) and collect the answers."""
+    start = threading.Barrier(count)
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        start.wait()
+        response = request()
+        with lock:
+            results.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 # --- the app's calls to the token endpoints --------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 from trainerday_server.models import OAuthAuthorizationCode
 
 from tests.conftest import Clock, Database, Factory, LiveServer, bearer
-from tests.oauth2.flow import Authorization, log_in, register_app
+from tests.oauth2.flow import Authorization, log_in, race, register_app
 
 
 def test_codes_carry_256_random_bits_and_are_stored_only_as_hashes(flow: Authorization, db: Database):
@@ -87,22 +85,11 @@ def test_concurrent_redemption_issues_tokens_once(live_server: LiveServer, facto
         flow = Authorization(browser, app)
         code = flow.code()
 
-    results: list[httpx.Response] = []
-    lock = threading.Lock()
-    start = threading.Barrier(8)
-
-    def redeem() -> None:
+    def redeem() -> httpx.Response:
         with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
-            start.wait()
-            response = flow.redeem(code, client=client)
-        with lock:
-            results.append(response)
+            return flow.redeem(code, client=client)
 
-    threads = [threading.Thread(target=redeem) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(8, redeem)
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200] + [400] * 7, [r.text for r in results]
     assert {r.json()["error"] for r in results if r.status_code == 400} == {"invalid_grant"}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import Clock, Database, bearer
-from tests.oauth2.flow import Authorization, RegisteredApp, refresh, register_app, works
+from tests.conftest import Clock, Database, Factory, LiveServer, bearer
+from tests.oauth2.flow import Authorization, RegisteredApp, log_in, race, refresh, register_app, works
 
 
 def test_refresh_issues_a_new_access_and_refresh_token(flow: Authorization):
@@ -94,3 +95,25 @@ def test_refresh_tokens_outlive_access_tokens_but_not_forever(flow: Authorizatio
     clock.advance(days=91)
     stale = refresh(flow.browser, flow.app, renewed.json()["refresh_token"])
     assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
+
+
+def test_concurrent_refreshes_rotate_once(live_server: LiveServer, factory: Factory, db: Database):
+    """Many requests racing to refresh with one token against a real server process: one gets new tokens,
+    the rest are replays - and a replay ends the authorization, the winner's new tokens included."""
+    athlete = factory.athlete()
+    app = register_app(db.engine)
+    with httpx.Client(base_url=live_server.base_url, follow_redirects=False) as browser:
+        log_in(browser, athlete.email)
+        tokens = Authorization(browser, app).tokens()
+
+    def send() -> httpx.Response:
+        with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
+            return refresh(client, app, tokens["refresh_token"])
+
+    results = race(8, send)
+    assert sorted(r.status_code for r in results) == [200] + [400] * 7, [r.text for r in results]
+    assert {r.json()["error"] for r in results if r.status_code == 400} == {"invalid_grant"}
+    winner = next(r for r in results if r.status_code == 200).json()
+    with httpx.Client(base_url=live_server.base_url) as client:
+        assert not works(client, winner["access_token"])
+        assert refresh(client, app, winner["refresh_token"]).json()["error"] == "invalid_grant"
