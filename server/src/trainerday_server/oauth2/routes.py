@@ -7,7 +7,6 @@ Handlers are synchronous (Authlib is); FastAPI runs them in a worker thread afte
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
@@ -16,6 +15,8 @@ from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
     OAuth2Error,
 )
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from trainerday_server.auth.scopes import SCOPES
@@ -41,7 +42,7 @@ def issuer(request: Request) -> str:
     return str(request.app.state.settings.base_url).rstrip("/")
 
 
-def _server(request: Request, session: Any) -> AuthorizationServer:
+def _server(request: Request, session: Session) -> AuthorizationServer:
     state = request.app.state
     return AuthorizationServer(
         session, secret_key=state.secret_key, issuer=issuer(request), now=state.clock()
@@ -61,7 +62,7 @@ def _error_page(request: Request, visitor: Visitor, error: OAuth2Error) -> Respo
 
 
 def _authorization(
-    request: Request, session: Any, visitor: Visitor
+    request: Request, session: Session, visitor: Visitor
 ) -> tuple[AuthorizationServer, OAuthRequest, AuthorizationCodeGrant] | Response:
     """Validate the authorization request in the query string: the grant, or the response refusing it."""
     server = _server(request, session)
@@ -119,7 +120,7 @@ def decide(request: Request, form: FormDep, session: SessionDep, visitor: Visito
     return server.create_authorization_response(oauth_request, grant_user=athlete, grant=grant)
 
 
-def _form_request(request: Request, form: Any) -> OAuthRequest | Response:
+def _form_request(request: Request, form: FormData) -> OAuthRequest | Response:
     try:
         return OAuthRequest(request, form.multi_items())
     except InsecureTransportError:

@@ -177,9 +177,6 @@ class IssuedToken(rfc6749.TokenMixin):
     def get_scope(self) -> str:
         return self.row.scope
 
-    def get_expires_in(self) -> int:
-        return self.expires_at - self.row.issued_at
-
     @property
     def expires_at(self) -> int:
         return self.row.expires_at if self.kind == "access_token" else self.row.refresh_expires_at
