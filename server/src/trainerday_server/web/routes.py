@@ -1,4 +1,4 @@
-"""The log-in and log-out pages, and the static files every page uses."""
+"""The log-in and log-out pages, and the redirects to and from them that other pages use."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def safe_next(value: str | None) -> str:
     another site (``//evil.example``, ``/\\evil.example``, ``https://...``, control characters) is dropped."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return "/"
-    if any(ord(c) < 0x21 or c == "\\" for c in value):
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in value):
         return "/"
     parts = urlsplit(value)
     return value if not parts.scheme and not parts.netloc else "/"
