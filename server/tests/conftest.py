@@ -8,6 +8,7 @@ server and dropped at the end), and every table is emptied after each test.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -33,6 +34,7 @@ from trainerday_server.config import Settings
 from trainerday_server.db import create_db_engine, make_session_factory, session_scope
 from trainerday_server.migrate import upgrade
 from trainerday_server.models import Athlete, Base
+from trainerday_server.models.base import utcnow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("TRAINERDAY_TEST_POSTGRES_URL")
@@ -129,6 +131,29 @@ def app(settings: Settings, db: Database) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def browser(app: FastAPI) -> Iterator[TestClient]:
+    """A browser on the web pages (and an OAuth app's HTTP client): https, redirects not followed."""
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as test_client:
+        yield test_client
+
+
+class Clock:
+    """Replaces the app's clock (``app.state.clock``); ``advance`` moves time on for every expiry check."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.offset = dt.timedelta()
+        app.state.clock = lambda: utcnow() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Clock:
+    return Clock(app)
 
 
 # --- factories -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from trainerday_server import __version__
@@ -21,7 +22,13 @@ from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
 from trainerday_server.middleware import BodySizeLimit
+from trainerday_server.models.base import utcnow
+from trainerday_server.oauth2.connections import router as connections_router
+from trainerday_server.oauth2.resolver import OAuthTokenResolver
+from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.problems import install_problem_handlers
+from trainerday_server.web.routes import router as web_router
+from trainerday_server.web.templates import STATIC_DIR
 
 JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
 UPLOAD_PATHS = ("/api/v1/activities/upload", "/api/v1/workouts/import")
@@ -60,16 +67,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     secret = settings.resolved_secret_key
     app.state.settings = settings
+    app.state.secret_key = secret
+    # Every expiry (OAuth codes and tokens, web sessions, log-in throttling) is judged by this clock, read at
+    # each use, so tests can move time on by replacing it.
+    app.state.clock = utcnow
     app.state.engine = engine
     app.state.read_sessions = make_session_factory(engine, writer=False)
     app.state.write_sessions = make_session_factory(engine, writer=True)
     app.state.inline_reads = is_sqlite(engine)
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
+    app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
     app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
 
     install_problem_handlers(app)
     app.include_router(athlete_router)
+    app.include_router(connections_router)
     app.include_router(calendar_router)
+    app.include_router(oauth_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

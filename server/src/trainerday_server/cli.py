@@ -1,4 +1,4 @@
-"""``trainerday-server``: serve, migrate, and manage athletes and their API keys.
+"""``trainerday-server``: serve, migrate, and manage athletes, their API keys and OAuth apps.
 
 Every command prints a clear error on standard error and exits non-zero on bad input. Output meant for
 scripts (a new key, a new id) is printed alone on standard output; everything else goes to standard error.
@@ -6,6 +6,7 @@ scripts (a new key, a new id) is printed alone on standard output; everything el
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from trainerday_server.config import get_settings
@@ -24,9 +25,11 @@ app = typer.Typer(help="TrainerDay API server administration.", no_args_is_help=
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Athlete accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
+clients_app = typer.Typer(help="OAuth apps (clients) that athletes can connect.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(clients_app, name="clients")
 
 out = Console()
 err = Console(stderr=True)
@@ -185,6 +188,81 @@ def keys_revoke(key_id: int) -> None:
 
     run(lambda s: revoke_key(s, key_id))
     err.print(f"key {key_id} revoked")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="The app's name, shown to athletes when they approve it.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option(help="Where athletes return to (matched exactly); repeat for several.")
+    ],
+    scopes: Annotated[
+        str | None, typer.Option(help='The most it may ask for, e.g. "calendar:read" (default: all).')
+    ] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="An app that cannot keep a secret (mobile, desktop, browser).")
+    ] = False,
+) -> None:
+    """Register an app; prints {"client_id", "client_secret"} as JSON (no secret for a public app)."""
+    from trainerday_server.auth.scopes import parse_scopes
+    from trainerday_server.oauth2.service import create_client
+
+    secret_key = get_settings().resolved_secret_key
+
+    def create(session: Session) -> dict[str, str]:
+        new = create_client(
+            session,
+            secret_key,
+            name=name,
+            redirect_uris=redirect_uri,
+            scopes=parse_scopes(scopes),
+            public=public,
+        )
+        return _credentials(new.client.client_id, new.secret)
+
+    credentials = run(create)
+    if not public:
+        err.print("Store the client secret now: it cannot be shown again.")
+    print(json.dumps(credentials))
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List registered apps (never their secrets)."""
+    from trainerday_server.oauth2.service import list_clients
+
+    # The id is what operators copy: never wrapped, whatever the terminal's width.
+    table = Table(
+        Column("client_id", no_wrap=True, min_width=24), "name", "type", "redirect URIs", "scopes", "created"
+    )
+    for c in run(list_clients):
+        kind = "public" if c.secret_hash is None else "confidential"
+        table.add_row(c.client_id, c.name, kind, "\n".join(c.redirect_uris), c.scopes, _when(c.created_at))
+    out.print(table)
+
+
+@clients_app.command("rotate-secret")
+def clients_rotate_secret(client_id: str) -> None:
+    """Give an app a new secret and stop the old one at once; prints the new credentials as JSON."""
+    from trainerday_server.oauth2.service import rotate_secret
+
+    secret_key = get_settings().resolved_secret_key
+    secret = run(lambda s: rotate_secret(s, secret_key, client_id))
+    err.print("The old secret no longer works. Store the new one now: it cannot be shown again.")
+    print(json.dumps(_credentials(client_id, secret)))
+
+
+@clients_app.command("delete")
+def clients_delete(client_id: str) -> None:
+    """Delete an app: every token it holds stops working at once."""
+    from trainerday_server.oauth2.service import delete_client
+
+    run(lambda s: delete_client(s, client_id))
+    err.print(f"app {client_id} deleted; all its tokens are revoked")
+
+
+def _credentials(client_id: str, secret: str | None) -> dict[str, str]:
+    return {"client_id": client_id} if secret is None else {"client_id": client_id, "client_secret": secret}
 
 
 @app.command()

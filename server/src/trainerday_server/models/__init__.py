@@ -5,5 +5,22 @@ from trainerday_server.models.athlete import Athlete, FtpHistory
 from trainerday_server.models.base import Base
 from trainerday_server.models.calendar_event import CalendarEvent
 from trainerday_server.models.idempotency import IdempotencyRecord
+from trainerday_server.models.login_attempt import LoginAttempt
+from trainerday_server.models.oauth_authorization_code import OAuthAuthorizationCode
+from trainerday_server.models.oauth_client import OAuthClient
+from trainerday_server.models.oauth_token import OAuthToken
+from trainerday_server.models.web_session import WebSession
 
-__all__ = ["ApiKey", "Athlete", "Base", "CalendarEvent", "FtpHistory", "IdempotencyRecord"]
+__all__ = [
+    "ApiKey",
+    "Athlete",
+    "Base",
+    "CalendarEvent",
+    "FtpHistory",
+    "IdempotencyRecord",
+    "LoginAttempt",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthToken",
+    "WebSession",
+]

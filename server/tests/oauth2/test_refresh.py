@@ -1,0 +1,119 @@
+"""Refreshing (behaviour 6): ownership, narrower scopes only, rotation, and replay revoking the family."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import Clock, Database, Factory, LiveServer, bearer
+from tests.oauth2.flow import Authorization, RegisteredApp, log_in, race, refresh, register_app, works
+
+
+def test_refresh_issues_a_new_access_and_refresh_token(flow: Authorization):
+    first = flow.tokens(scope="athlete:read calendar:read")
+    response = refresh(flow.browser, flow.app, first["refresh_token"])
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store" and response.headers["pragma"] == "no-cache"
+    second = response.json()
+    assert second["token_type"] == "Bearer" and second["expires_in"] == 21600
+    assert second["scope"] == "athlete:read calendar:read"
+    assert second["access_token"] != first["access_token"]
+    assert second["refresh_token"] != first["refresh_token"]
+    assert works(flow.browser, second["access_token"])
+    third = refresh(flow.browser, flow.app, second["refresh_token"])  # the new one works in turn
+    assert third.status_code == 200
+
+
+def test_public_clients_refresh_with_their_client_id(logged_in: TestClient, public: RegisteredApp):
+    tokens = Authorization(logged_in, public).tokens()
+    assert refresh(logged_in, public, tokens["refresh_token"]).status_code == 200
+
+
+def test_only_the_client_it_was_issued_to_may_refresh(flow: Authorization, db: Database):
+    tokens = flow.tokens()
+    other = register_app(db.engine, name="Other App")
+    response = refresh(flow.browser, other, tokens["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert refresh(flow.browser, flow.app, tokens["refresh_token"]).status_code == 200
+
+
+def test_a_narrower_scope_may_be_asked_for(flow: Authorization):
+    tokens = flow.tokens(scope="athlete:read calendar:read")
+    response = refresh(flow.browser, flow.app, tokens["refresh_token"], scope="calendar:read")
+    assert response.status_code == 200 and response.json()["scope"] == "calendar:read"
+    narrowed = response.json()["access_token"]
+    assert flow.browser.get("/api/v1/athlete", headers=bearer(narrowed)).status_code == 403
+
+
+@pytest.mark.parametrize("scope", ["athlete:read athlete:write", "workout:read", "not:a-scope"])
+def test_a_wider_or_unknown_scope_is_invalid_scope(flow: Authorization, scope):
+    tokens = flow.tokens(scope="athlete:read calendar:read")
+    response = refresh(flow.browser, flow.app, tokens["refresh_token"], scope=scope)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+def test_replaying_a_used_refresh_token_revokes_the_whole_family(flow: Authorization):
+    first = flow.tokens()
+    second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
+    assert works(flow.browser, first["access_token"]) and works(flow.browser, second["access_token"])
+
+    replay = refresh(flow.browser, flow.app, first["refresh_token"])
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert not works(flow.browser, first["access_token"])
+    assert not works(flow.browser, second["access_token"])
+    assert refresh(flow.browser, flow.app, second["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_other_authorizations_survive_a_replay(flow: Authorization):
+    mine = flow.tokens()
+    unrelated = flow.tokens()  # the same athlete approved the same app again: another family
+    refresh(flow.browser, flow.app, mine["refresh_token"])
+    refresh(flow.browser, flow.app, mine["refresh_token"])  # replay
+    assert works(flow.browser, unrelated["access_token"])
+    assert refresh(flow.browser, flow.app, unrelated["refresh_token"]).status_code == 200
+
+
+def test_an_access_token_is_not_a_refresh_token(flow: Authorization):
+    tokens = flow.tokens()
+    response = refresh(flow.browser, flow.app, tokens["access_token"])
+    assert response.json()["error"] == "invalid_grant"
+    assert refresh(flow.browser, flow.app, "tdr_unknown").json()["error"] == "invalid_grant"
+
+
+def test_a_missing_refresh_token_is_invalid_request(flow: Authorization):
+    response = flow.browser.post("/oauth/token", data={"grant_type": "refresh_token"}, auth=flow.app.basic)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_refresh_tokens_outlive_access_tokens_but_not_forever(flow: Authorization, clock: Clock):
+    tokens = flow.tokens()
+    clock.advance(hours=7)
+    assert not works(flow.browser, tokens["access_token"])
+    renewed = refresh(flow.browser, flow.app, tokens["refresh_token"])
+    assert renewed.status_code == 200 and works(flow.browser, renewed.json()["access_token"])
+    clock.advance(days=91)
+    stale = refresh(flow.browser, flow.app, renewed.json()["refresh_token"])
+    assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
+
+
+def test_concurrent_refreshes_rotate_once(live_server: LiveServer, factory: Factory, db: Database):
+    """Many requests racing to refresh with one token against a real server process: one gets new tokens,
+    the rest are replays - and a replay ends the authorization, the winner's new tokens included."""
+    athlete = factory.athlete()
+    app = register_app(db.engine)
+    with httpx.Client(base_url=live_server.base_url, follow_redirects=False) as browser:
+        log_in(browser, athlete.email)
+        tokens = Authorization(browser, app).tokens()
+
+    def send() -> httpx.Response:
+        with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
+            return refresh(client, app, tokens["refresh_token"])
+
+    results = race(8, send)
+    assert sorted(r.status_code for r in results) == [200] + [400] * 7, [r.text for r in results]
+    assert {r.json()["error"] for r in results if r.status_code == 400} == {"invalid_grant"}
+    winner = next(r for r in results if r.status_code == 200).json()
+    with httpx.Client(base_url=live_server.base_url) as client:
+        assert not works(client, winner["access_token"])
+        assert refresh(client, app, winner["refresh_token"]).json()["error"] == "invalid_grant"
