@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
+
+from tests.conftest import TEST_SECRET, Database, Factory
+from tests.oauth2.flow import Authorization, RegisteredApp, register_app
 from trainerday_server.db import make_session_factory, session_scope
 from trainerday_server.models import Athlete
 from trainerday_server.models.base import utcnow
 from trainerday_server.web.sessions import start_session
-
-from tests.conftest import TEST_SECRET, Database, Factory
-from tests.oauth2.flow import Authorization, RegisteredApp, register_app
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from sqlalchemy.engine import Engine
+
+from tests.conftest import PASSWORD, TEST_SECRET, bearer
 from trainerday_server.auth.scopes import parse_scopes
 from trainerday_server.db import make_session_factory, session_scope
 from trainerday_server.oauth2 import service
-
-from tests.conftest import PASSWORD, TEST_SECRET, bearer
 
 REDIRECT_URI = "https://app.example/callback"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

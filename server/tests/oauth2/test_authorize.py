@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
-from trainerday_server.models import Athlete
 
 from tests.conftest import Database
 from tests.oauth2.flow import Authorization, RegisteredApp, csrf_of, log_in, query_of, register_app
+from trainerday_server.models import Athlete
 
 ISSUER = "http://127.0.0.1:8000"  # the test settings' base_url
 

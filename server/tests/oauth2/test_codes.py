@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import sqlalchemy as sa
 from starlette.testclient import TestClient
-from trainerday_server.models import OAuthAuthorizationCode
 
 from tests.conftest import Clock, Database, Factory, LiveServer, bearer
 from tests.oauth2.flow import Authorization, log_in, race, register_app
+from trainerday_server.models import OAuthAuthorizationCode
 
 
 def test_codes_carry_256_random_bits_and_are_stored_only_as_hashes(flow: Authorization, db: Database):

@@ -6,10 +6,10 @@ import datetime as dt
 import time
 
 from starlette.testclient import TestClient
-from trainerday_server.models import Athlete
 
 from tests.conftest import Clock, Database, Factory, bearer
 from tests.oauth2.flow import Authorization, RegisteredApp, refresh, register_app, revoke, works
+from trainerday_server.models import Athlete
 
 URL = "/api/v1/athlete/connections"
 

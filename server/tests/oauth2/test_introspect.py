@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from trainerday_server.models import Athlete
 
 from tests.conftest import Clock, Database
 from tests.oauth2.flow import Authorization, RegisteredApp, introspect, refresh, register_app, revoke
+from trainerday_server.models import Athlete
 
 INACTIVE = {"active": False}
 

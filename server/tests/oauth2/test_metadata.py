@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from authlib.oauth2 import rfc8414, rfc9207
 from starlette.testclient import TestClient
-from trainerday_server.app import create_app
 
 from tests.conftest import Database
+from trainerday_server.app import create_app
 
 
 def test_metadata_describes_what_the_server_does(browser: TestClient):

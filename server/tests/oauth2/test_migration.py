@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+
+from tests.conftest import Database, _postgres_database
 from trainerday_server.db import create_db_engine
 from trainerday_server.migrate import alembic_config, upgrade
 from trainerday_server.models import Base
-
-from tests.conftest import Database, _postgres_database
 
 OAUTH_TABLES = {
     "oauth_clients",

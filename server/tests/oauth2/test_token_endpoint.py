@@ -6,10 +6,10 @@ import base64
 
 import pytest
 import sqlalchemy as sa
-from trainerday_server.models import OAuthToken
 
 from tests.conftest import Database
 from tests.oauth2.flow import Authorization
+from trainerday_server.models import OAuthToken
 
 
 def _no_store(response) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
-from trainerday_server.app import create_app
-from trainerday_server.config import Settings
-from trainerday_server.models import Athlete, WebSession
 
 from tests.conftest import PASSWORD, Clock, Database
 from tests.oauth2.flow import csrf_of, log_in
+from trainerday_server.app import create_app
+from trainerday_server.config import Settings
+from trainerday_server.models import Athlete, WebSession
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -35,7 +34,7 @@ class OAuthTokenResolver:
             .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
             .where(OAuthToken.access_token_hash == sa.bindparam("token_hash"))
         )
-        self._lookup = RawQuery(engine, cast("sa.Select[Any]", statement))
+        self._lookup = RawQuery(engine, statement)
 
     def resolve(self, token: str) -> Principal | None:
         row = self._lookup.first(token_hash=token_hash(self._secret, token))

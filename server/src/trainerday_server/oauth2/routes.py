@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.errors import (
     InsecureTransportError,
     InvalidRequestError,
     OAuth2Error,

@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
-from authlib.common.urls import add_params_to_uri  # type: ignore[import-untyped]
-from authlib.oauth2 import rfc6749, rfc7009, rfc7636, rfc7662  # type: ignore[import-untyped]
-from authlib.oauth2.rfc6749 import grants  # type: ignore[import-untyped]
-from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import rfc6749, rfc7009, rfc7636, rfc7662
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
