@@ -1,9 +1,10 @@
 """All ORM tables, imported here so that metadata (and Alembic) sees every one of them."""
 
+from trainerday_server.models.activity import Activity
 from trainerday_server.models.api_key import ApiKey
 from trainerday_server.models.athlete import Athlete, FtpHistory
 from trainerday_server.models.base import Base
 from trainerday_server.models.calendar_event import CalendarEvent
 from trainerday_server.models.idempotency import IdempotencyRecord
 
-__all__ = ["ApiKey", "Athlete", "Base", "CalendarEvent", "FtpHistory", "IdempotencyRecord"]
+__all__ = ["Activity", "ApiKey", "Athlete", "Base", "CalendarEvent", "FtpHistory", "IdempotencyRecord"]
