@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -149,13 +148,15 @@ def _refuse_duplicates(
     mine = Activity.athlete_id == athlete_id
     same_file = session.scalar(sa.select(Activity.id).where(mine, Activity.file_sha256 == sha256))
     if same_file is not None:
-        raise _duplicate(same_file, "this file was already uploaded")
+        raise _duplicate(same_file, f"this file was already uploaded as activity {same_file}")
     if external_id is not None:
         same_external = session.scalar(
             sa.select(Activity.id).where(mine, Activity.external_id == external_id)
         )
         if same_external is not None:
-            raise _duplicate(same_external, f"an activity with externalId {external_id!r} already exists")
+            raise _duplicate(
+                same_external, f"activity {same_external} already has externalId {external_id!r}"
+            )
     window = dt.timedelta(seconds=DUPLICATE_START_SECONDS)
     nearby = session.execute(
         sa.select(Activity.id, Activity.elapsed_seconds)
@@ -174,7 +175,7 @@ def _refuse_duplicates(
 
 def _duplicate(activity_id: int, detail: str) -> Conflict:
     return Conflict(
-        f"{detail} (activity {activity_id}); nothing was stored",
+        f"{detail}; nothing was stored",
         extra={"existingActivityId": activity_id},
     )
 
@@ -381,8 +382,9 @@ def fit_file(session: Session, storage: FileStorage, athlete_id: int, activity_i
     name = f"activity-{activity.id}.fit"
     if activity.file_format == "fit":
         data = storage.read(activity.file_key)
-        # Checked against the size limit when it was uploaded; a limit lowered since must not hide it.
-        return (read_upload(data, sys.maxsize)[1] if activity.file_gzipped else data), name
+        # Checked against the size limit when it was uploaded; a limit lowered since must not hide it, so
+        # the bound is deflate's own: it never expands data more than 1032-fold.
+        return (read_upload(data, len(data) * 1032 + 1024)[1] if activity.file_gzipped else data), name
     columns = decode_streams(activity.streams)
     time = columns.pop("time")
     recording = Recording(
