@@ -9,13 +9,13 @@ from __future__ import annotations
 import gc
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fitdecode
 import numpy as np
 
 from trainerday_server.activities.files import decode_upload
@@ -24,6 +24,9 @@ from trainerday_server.activities.metrics import power_curve, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.streams import decode_streams, encode_streams, streams_to_json
 from trainerday_server.activities.synthetic import synthetic_ride
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bare_fitdecode
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", ROOT.parent / "shared" / "samples"))
@@ -51,13 +54,6 @@ def peak_mib(function: Callable[[], Any]) -> float:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak / 2**20
-
-
-def fitdecode_parse(data: bytes) -> int:
-    with fitdecode.FitReader(data, check_crc=fitdecode.CrcCheck.DISABLED) as reader:
-        return sum(
-            1 for frame in reader if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record"
-        )
 
 
 def report(label: str, recording: Recording, baseline_ms: float | None) -> None:
@@ -99,8 +95,8 @@ def report(label: str, recording: Recording, baseline_ms: float | None) -> None:
 def main() -> None:
     real_path = SAMPLES / "fit" / LONGEST_POWER_FIT
     data = real_path.read_bytes()
-    parse_ms, records = timed(lambda: fitdecode_parse(data), repeat=3)
-    print(f"fitdecode bare parse of {real_path.name}: {parse_ms:.0f} ms for {records:,} records (baseline)")
+    parse_ms, _ = timed(lambda: bare_fitdecode(data), repeat=3)
+    print(f"fitdecode bare parse of {real_path.name}: {parse_ms:.0f} ms (baseline)")
     report("real ride (" + real_path.name + ")", decode_upload(data).recording, parse_ms)
     report("synthetic 10-hour ride", synthetic_ride(hours=10), None)
 
