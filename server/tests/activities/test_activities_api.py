@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -644,3 +645,27 @@ def test_upload_to_a_running_server(live_server, factory, samples):
         assert upload(http, caller, b"nothing").status_code == 400
         assert http.delete(url, headers=caller.headers).status_code == 204
         assert http.get("/api/v1/activities", headers=caller.headers).json()["total"] == 1
+
+
+def test_concurrent_uploads_of_one_ride_store_it_once(live_server, factory, samples, db):
+    athlete = factory.athlete()
+    caller = Caller(athlete, factory.key(athlete.id))
+    files = [
+        ("a.fit", (samples / "fit/4078723797.fit").read_bytes()),
+        ("b.fit", (samples / "fit/4078723797.fit").read_bytes()),
+        ("c.gpx", (samples / "gpx/4078723797_strava.gpx").read_bytes()),
+        ("d.fit.gz", gzip.compress((samples / "fit/4078723797.fit").read_bytes())),
+    ]
+    files_before = live_server_files(live_server)
+    with httpx.Client(base_url=live_server.base_url, timeout=60) as http, ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda f: upload(http, caller, f[1], filename=f[0]), files))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    created = next(r for r in responses if r.status_code == 201).json()["id"]
+    assert {r.json()["existingActivityId"] for r in responses if r.status_code == 409} == {created}
+    assert activity_count(db) == 1
+    assert len(live_server_files(live_server) - files_before) == 1
+
+
+def live_server_files(live_server: Any) -> set[Path]:
+    """The files the running server (shared by the session's tests) has stored so far."""
+    return {p for p in (Path(live_server.env["TRAINERDAY_DATA_DIR"]) / "files").rglob("*") if p.is_file()}
