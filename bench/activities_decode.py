@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import fitdecode
 
 from trainerday_server.activities.files.detect import decode_upload
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.synthetic import synthetic_ride, synthetic_ride_fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bare_fitdecode, median_seconds
 
 SAMPLES = Path(
     os.environ.get("TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples")
@@ -72,27 +71,6 @@ def strava_style_gpx(ride: Recording) -> bytes:
         'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1"><trk><type>1</type><trkseg>\n'
         f"{points}</trkseg></trk></gpx>"
     ).encode()
-
-
-def bare_fitdecode(data: bytes) -> None:
-    """Iterate every frame, default options; a damaged file is read up to its damage."""
-    with fitdecode.FitReader(data) as reader:
-        try:
-            for _ in reader:
-                pass
-        except fitdecode.FitError:
-            pass
-
-
-def median_seconds(functions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median time of each function, the functions interleaved round by round."""
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, function in functions.items():
-            started = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def decode_times(rounds: int) -> None:

@@ -13,56 +13,25 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import fitdecode
 import numpy as np
 
+from trainerday_server.activities.files import decode_upload
 from trainerday_server.activities.fitexport import recording_to_fit
 from trainerday_server.activities.metrics import power_curve, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.streams import decode_streams, encode_streams, streams_to_json
+from trainerday_server.activities.synthetic import synthetic_ride
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bare_fitdecode
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", ROOT.parent / "shared" / "samples"))
 LONGEST_POWER_FIT = "2019-02-17-062644-ELEMNT-297E-195-0.fit"  # 13,471 records with power, 6.5 h
 BUDGET_MS = 100  # the target for a 10-hour ride's metrics, power curve included
-
-# Until the production decoders land, the real ride is read with the metrics tests' FIT loader.
-sys.path.insert(0, str(ROOT / "server" / "tests"))
-from activities.metrics.fit_recording import load_fit  # noqa: E402
-
-
-def synthetic_ride(hours: float = 10, seed: int = 1) -> Recording:
-    """A 1 Hz outdoor ride with intervals, noise, dropouts, two stops and GPS."""
-    rng = np.random.default_rng(seed)
-    n = int(hours * 3600)
-    t = np.arange(n, dtype=float)
-    power = np.clip(200 + 120 * (np.sin(t / 300) > 0.6) + rng.normal(0, 25, n), 0, None)
-    power[rng.random(n) < 0.002] = np.nan
-    speed = np.clip(9 + 2 * np.sin(t / 900) + rng.normal(0, 0.3, n), 0, None)
-    heading = np.cumsum(rng.normal(0, 0.02, n))
-    channels = {
-        "power": np.round(power),
-        "heartRate": np.round(140 + 15 * np.sin(t / 600) + rng.normal(0, 2, n)),
-        "cadence": np.round(88 + rng.normal(0, 4, n)),
-        "speed": speed,
-        "distance": np.cumsum(speed),
-        "altitude": 300 + 150 * np.sin(t / 2400) + rng.normal(0, 0.5, n),
-        "latitude": 47.0 + np.cumsum(speed * np.cos(heading)) / 111_195,
-        "longitude": 8.0 + np.cumsum(speed * np.sin(heading)) / 75_800,
-        "temperature": np.round(18 + 6 * np.sin(t / 20_000)),
-    }
-    return Recording(
-        format="fit",
-        start_time=datetime(2024, 6, 1, 6, 0, tzinfo=UTC),
-        time=t,
-        channels=channels,
-        sport="cycling",
-        pauses=[(7200.5, 7800.5), (21600.5, 22500.5)],
-    )
 
 
 def timed(function: Callable[[], Any], repeat: int = 7) -> tuple[float, Any]:
@@ -85,13 +54,6 @@ def peak_mib(function: Callable[[], Any]) -> float:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak / 2**20
-
-
-def fitdecode_parse(data: bytes) -> int:
-    with fitdecode.FitReader(data, check_crc=fitdecode.CrcCheck.DISABLED) as reader:
-        return sum(
-            1 for frame in reader if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record"
-        )
 
 
 def report(label: str, recording: Recording, baseline_ms: float | None) -> None:
@@ -133,10 +95,10 @@ def report(label: str, recording: Recording, baseline_ms: float | None) -> None:
 def main() -> None:
     real_path = SAMPLES / "fit" / LONGEST_POWER_FIT
     data = real_path.read_bytes()
-    parse_ms, records = timed(lambda: fitdecode_parse(data), repeat=3)
-    print(f"fitdecode bare parse of {real_path.name}: {parse_ms:.0f} ms for {records:,} records (baseline)")
-    report("real ride (" + real_path.name + ")", load_fit(real_path).recording, parse_ms)
-    report("synthetic 10-hour ride", synthetic_ride(), None)
+    parse_ms, _ = timed(lambda: bare_fitdecode(data), repeat=3)
+    print(f"fitdecode bare parse of {real_path.name}: {parse_ms:.0f} ms (baseline)")
+    report("real ride (" + real_path.name + ")", decode_upload(data).recording, parse_ms)
+    report("synthetic 10-hour ride", synthetic_ride(hours=10), None)
 
 
 if __name__ == "__main__":

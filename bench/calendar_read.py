@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, load, start_process, stop_process, wait_ready
+from common import free_port, load, seed_athlete, start_process, stop_process, wait_ready
 
 BARE_APP = """
 import os
@@ -36,22 +35,6 @@ async def calendar(request):
 
 app = Starlette(routes=[Route("/api/v1/calendar", calendar)])
 """
-
-
-def seed(env: dict[str, str], events: int) -> str:
-    """A migrated database with one athlete, a key and ``events`` events in January 2026; returns the key."""
-    cli = [sys.executable, "-m", "trainerday_server.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*cli, "users", "create", "bench@example.com", "--password", "bench password", "--ftp", "250"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    key = subprocess.run(
-        [*cli, "keys", "create", "bench@example.com"], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    return key
 
 
 def plan_month(base_url: str, key: str, events: int) -> None:
@@ -92,7 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINERDAY_")}
         env |= {"TRAINERDAY_DATA_DIR": tmp, "TRAINERDAY_LOG_LEVEL": "warning"}
-        key = seed(env, args.events)
+        key = seed_athlete(env)
         port = free_port()
         server = start_process(
             [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],

@@ -6,11 +6,15 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import fitdecode
 import httpx
 
 
@@ -84,3 +88,40 @@ def load(url: str, headers: dict[str, str], seconds: int, connections: int, pid:
     if not rps or not count:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     return Load(float(rps.group(1)), cpu / int(count.group(1)) * 1e6)
+
+
+def seed_athlete(env: dict[str, str]) -> str:
+    """Migrate the database ``env`` names and create one athlete (FTP 250) with an all-scopes key; the key."""
+    cli = [sys.executable, "-m", "trainerday_server.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "users", "create", "bench@example.com", "--password", "bench password", "--ftp", "250"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        [*cli, "keys", "create", "bench@example.com"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def bare_fitdecode(data: bytes) -> None:
+    """The baseline the activity budgets are measured against: fitdecode iterating every frame with its
+    default options (CRC checked); a damaged file is read up to its damage."""
+    with fitdecode.FitReader(data) as reader:
+        try:
+            for _ in reader:
+                pass
+        except fitdecode.FitError:
+            pass
+
+
+def median_seconds(functions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median time of each function, the functions interleaved round by round."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}

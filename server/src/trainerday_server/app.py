@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from trainerday_server import __version__
+from trainerday_server.activities.routes import router as activities_router
+from trainerday_server.activities.storage import FileStorage, LocalFileStorage
 from trainerday_server.api_keys.resolver import ApiKeyResolver
 from trainerday_server.athlete.routes import router as athlete_router
 from trainerday_server.auth.bearer import Authenticator
@@ -45,7 +47,10 @@ listing each invalid field. Dates are `YYYY-MM-DD`; JSON fields are camelCase.
 """
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, file_storage: FileStorage | None = None
+) -> FastAPI:
+    """The app; ``file_storage`` keeps uploaded originals (default: a directory under ``data_dir``)."""
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings.resolved_database_url)
     logging.basicConfig(level=settings.log_level.upper())
@@ -78,11 +83,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
     app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
     app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
+    app.state.file_storage = file_storage or LocalFileStorage(settings.data_dir / "files")
 
     install_problem_handlers(app)
     app.include_router(athlete_router)
     app.include_router(connections_router)
     app.include_router(calendar_router)
+    app.include_router(activities_router)
     app.include_router(oauth_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

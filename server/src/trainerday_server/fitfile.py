@@ -8,31 +8,80 @@ decoding it with fitdecode in the tests.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 FIT_EPOCH_OFFSET = 631065600  # seconds from the Unix epoch to FIT's (1989-12-31T00:00:00Z)
 PROTOCOL_VERSION = 0x20  # 2.0
 PROFILE_VERSION = 2132  # 21.32
 
-_CRC_TABLE = (
-    0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-    0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
-)  # fmt: skip
+# Inputs at least this long take the numpy block method. Measured: the byte table costs ~60 ns a byte (the
+# FIT document's nibble table ~250 ns), the blocks ~250 us of set-up and ~20 ns a byte: even near 4 KB.
+_CRC_BLOCKS_FROM = 4096
 
 
-def crc16(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """FIT's CRC-16 (the nibble-table form from the FIT protocol document)."""
+def _crc_byte_table() -> tuple[int, ...]:
+    """CRC-16/ARC (FIT's CRC: reflected polynomial 0xA001, initial value 0, no final XOR) of each byte."""
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_byte_table()
+_CRC_TABLE_NP = np.array(_CRC_TABLE, dtype=np.uint32)
+
+
+def crc16(data: bytes | bytearray | memoryview) -> int:
+    """FIT's CRC-16 of ``data``: the 16-bit value a FIT header or file ends with (0 for no data)."""
+    if len(data) >= _CRC_BLOCKS_FROM:
+        return _crc16_blocks(data)
     table = _CRC_TABLE
+    crc = 0
     for byte in data:
-        tmp = table[crc & 0xF]
-        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ table[byte & 0xF]
-        tmp = table[crc & 0xF]
-        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ table[(byte >> 4) & 0xF]
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
+
+
+def _crc_advance(crc: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Feed each row of ``columns`` (one byte per CRC) through the CRCs in ``crc``, row after row."""
+    for column in columns:
+        crc = (crc >> 8) ^ _CRC_TABLE_NP[(crc ^ column) & 0xFF]
+    return crc
+
+
+def _crc16_blocks(data: bytes | bytearray | memoryview) -> int:
+    """The same CRC at numpy speed, for whole files.
+
+    The CRC is linear and leading zero bytes leave it at 0, so the data is padded in front to a grid of
+    equal blocks, every block's CRC is computed at once (column by column), and the block CRCs are folded
+    together: moving a CRC past a block of bytes is a linear map, applied with two 256-entry tables.
+    """
+    size = len(data)
+    block = max(32, math.isqrt(size) // 8)  # measured: few, long numpy steps beat many short ones
+    blocks = -(-size // block)
+    padded = np.zeros(blocks * block, dtype=np.uint8)
+    padded[blocks * block - size :] = np.frombuffer(data, dtype=np.uint8)
+    # Row j holds byte j of every block, so each step of the loop touches contiguous memory.
+    columns = padded.reshape(blocks, block).T.astype(np.uint32)
+    block_crcs = _crc_advance(np.zeros(blocks, dtype=np.uint32), columns)
+    # Moving a CRC over ``block`` zero bytes, split by its low and high byte (linear, so XOR-combined).
+    byte_values = np.arange(256, dtype=np.uint32)
+    shifted = _crc_advance(np.concatenate([byte_values, byte_values << 8]), np.zeros((block, 512), np.uint32))
+    shift_low, shift_high = shifted[:256].tolist(), shifted[256:].tolist()
+    crc = 0
+    for block_crc in block_crcs.tolist():
+        crc = shift_low[crc & 0xFF] ^ shift_high[crc >> 8] ^ block_crc
+    return int(crc)
 
 
 class BaseType(Enum):

@@ -162,8 +162,9 @@ def _post_consent(flow: Authorization, csrf: str) -> object:
 
 
 def test_consent_without_the_sessions_csrf_token_issues_nothing(flow: Authorization):
-    page = flow.request()
-    for csrf in ["", "0" * 64, csrf_of(page.text)[:-1] + "0"]:
+    real = csrf_of(flow.request().text)
+    tampered = real[:-1] + ("1" if real[-1] == "0" else "0")  # always a different token
+    for csrf in ["", "0" * 64, tampered]:
         response = _post_consent(flow, csrf)
         assert response.status_code == 400
         assert "location" not in response.headers

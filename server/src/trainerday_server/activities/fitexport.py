@@ -12,7 +12,7 @@ import math
 from datetime import timedelta
 
 import numpy as np
-from fitdecode.profile import FIELD_TYPES  # type: ignore[import-untyped]
+from fitdecode.profile import FIELD_TYPES
 
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 from trainerday_server.activities.recording import Recording
@@ -170,7 +170,7 @@ def _fit_column(values: np.ndarray, base: BaseType, scale: float, offset: float)
         holdable = (scaled >= low) & (scaled <= high)
     out = np.full(values.size, None, dtype=object)
     out[holdable] = scaled[holdable].astype(np.int64).tolist()
-    return out.tolist()  # type: ignore[no-any-return]
+    return out.tolist()
 
 
 def _fit_value(value: float | None, base: BaseType, scale: float, offset: float) -> int | None:

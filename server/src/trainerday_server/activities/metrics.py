@@ -543,13 +543,20 @@ def _prefer_device(
             warnings.append(f"the device's {words} of {value:,g} {limit.unit} ignored")
             value = None
         setattr(chosen, name, value if value is not None else getattr(computed, name))
-    elapsed, timer = chosen.elapsed_seconds, chosen.timer_seconds
-    if elapsed is not None and timer is not None and elapsed < timer:
-        warnings.append(
-            f"the device's elapsed time ({elapsed:,g} s) is shorter than its timer time ({timer:,g} s); "
-            "elapsed time taken from the records"
-        )
-        chosen.elapsed_seconds = max(computed.elapsed_seconds or 0.0, timer)
+    elapsed, timer, span = chosen.elapsed_seconds, chosen.timer_seconds, computed.elapsed_seconds or 0.0
+    if device.elapsed_seconds is not None and elapsed is not None:
+        if timer is not None and elapsed < timer - 1:  # a second's slack: devices round the two differently
+            warnings.append(
+                f"the device's elapsed time ({elapsed:,.0f} s) is shorter than its timer time "
+                f"({timer:,.0f} s); elapsed time taken from the records"
+            )
+            chosen.elapsed_seconds = max(span, timer)
+        elif span > elapsed + max(60.0, 0.05 * elapsed):
+            warnings.append(
+                f"the records span {span:,.0f} s but the device's elapsed time is {elapsed:,.0f} s; "
+                "elapsed time taken from the records"
+            )
+            chosen.elapsed_seconds = span
     return chosen
 
 

@@ -151,10 +151,10 @@ def _json_column(values: np.ndarray, whole: bool) -> list[float | int | None]:
     whole = whole or bool(valid.any() and (values[valid] == np.round(values[valid])).all())
     numbers = values[valid].astype(np.int64) if whole else values[valid]
     if valid.all():
-        return numbers.tolist()  # type: ignore[no-any-return]
+        return numbers.tolist()
     out = np.full(values.size, None, dtype=object)
     out[valid] = numbers.tolist()
-    return out.tolist()  # type: ignore[no-any-return]
+    return out.tolist()
 
 
 def _encode_column(values: np.ndarray, scale: float) -> tuple[int, float, int, bytes]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from trainerday_server.activities.files.fitencode import encode_fit
+from trainerday_server.activities.fitexport import recording_to_fit
 from trainerday_server.activities.recording import Recording
 
 START = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
@@ -56,5 +56,5 @@ def synthetic_ride(hours: float = 10.0, *, seed: int = 0, pauses: int = 3) -> Re
 
 
 def synthetic_ride_fit(hours: float = 10.0, *, seed: int = 0, pauses: int = 3) -> bytes:
-    """``synthetic_ride`` as a FIT activity file, as a head unit would upload it."""
-    return encode_fit(synthetic_ride(hours, seed=seed, pauses=pauses))
+    """``synthetic_ride`` as a FIT activity file with its session summary, as a head unit would upload it."""
+    return recording_to_fit(synthetic_ride(hours, seed=seed, pauses=pauses), ftp=250)

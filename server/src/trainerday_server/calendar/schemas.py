@@ -38,6 +38,25 @@ class EmbedWorkoutOut(ApiOut):
     segments: list[list[Any]]
 
 
+class CompletedActivityOut(ApiOut):
+    id: int
+    name: str
+    duration_seconds: int = Field(description="Timer time: recording running, pauses excluded")
+    tss: float | None
+
+
+class ComplianceOut(ApiOut):
+    """Done against planned. ``percent`` uses TSS when both sides have it, else duration; ``status`` is green
+    within 80-120 %, yellow within 50-150 %, orange beyond."""
+
+    duration_ratio: float | None
+    duration_percent: int | None
+    tss_ratio: float | None
+    tss_percent: int | None
+    percent: int | None
+    status: Literal["green", "yellow", "orange"] | None
+
+
 class EventOut(ApiOut):
     id: int
     calendar_date: dt.date
@@ -48,6 +67,10 @@ class EventOut(ApiOut):
     workout_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    completed_activity: CompletedActivityOut | None = Field(
+        default=None, description="The uploaded ride that completed this planned workout (calendar read)"
+    )
+    compliance: ComplianceOut | None = None
 
 
 class CalendarOut(ApiOut):

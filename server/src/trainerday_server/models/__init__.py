@@ -1,5 +1,6 @@
 """All ORM tables, imported here so that metadata (and Alembic) sees every one of them."""
 
+from trainerday_server.models.activity import Activity
 from trainerday_server.models.api_key import ApiKey
 from trainerday_server.models.athlete import Athlete, FtpHistory
 from trainerday_server.models.base import Base
@@ -12,6 +13,7 @@ from trainerday_server.models.oauth_token import OAuthToken
 from trainerday_server.models.web_session import WebSession
 
 __all__ = [
+    "Activity",
     "ApiKey",
     "Athlete",
     "Base",

@@ -314,6 +314,18 @@ def test_impossible_device_figures_are_ignored():
     assert (result.elapsed_seconds, result.timer_seconds) == (60, 50)
 
 
+def test_a_device_elapsed_time_far_shorter_than_the_records_is_ignored():
+    summary = DeviceSummary(elapsed_seconds=3000, timer_seconds=2990)
+    result = metrics(ride(np.arange(0, 4000, 1.0), power=[150] * 4000, summary=summary))
+    assert result.warnings == [
+        "the records span 4,000 s but the device's elapsed time is 3,000 s; "
+        "elapsed time taken from the records"
+    ]
+    assert (result.elapsed_seconds, result.timer_seconds) == (4000, 2990)
+    near = metrics(ride(np.arange(0, 3100, 1.0), power=[150] * 3100, summary=summary))
+    assert (near.warnings, near.elapsed_seconds) == ([], 3000)  # within a minute: the device's figure
+
+
 # --- thresholds, time zones, JSON ------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Metrics of real rides (../shared/samples/fit) checked against what the head unit itself reported.
 
-The rides are read with the test-only loader in ``fit_recording.py``. Computed figures are compared with the
-device's session message, computed with the device summary stripped so that nothing is copied across.
+The rides are read with the real decoder, the device's session with ``device_session.py``. Computed figures
+are compared with the device's session message, computed with the device summary stripped so that nothing
+is copied across.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 
-from .fit_recording import FitRide, load_fit
+from .device_session import FitRide, load_fit
 
 # big_activity.fit is generated (constant values, a session that disagrees with its records) and
 # sample_mulitple_header.fit is a triathlon with five sessions: neither has one device summary to check.

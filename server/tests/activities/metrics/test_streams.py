@@ -22,7 +22,7 @@ from trainerday_server.activities.streams import (
 )
 from trainerday_server.errors import ValidationFailed
 
-from .fit_recording import load_fit
+from .device_session import load_fit
 
 # Plausible ranges per channel, plus the occasional absurd value a damaged file may hold.
 RANGES = {

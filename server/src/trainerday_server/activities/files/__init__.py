@@ -1,4 +1,5 @@
-"""Activity files (FIT, TCX, GPX, gzipped or not) → Recording, and Recording → FIT. Pure: no HTTP, no DB.
+"""Activity files (FIT, TCX, GPX, gzipped or not) → Recording. Pure: no HTTP, no DB.
+(``activities.fitexport`` writes a Recording back as FIT.)
 
 What decoders promise about the Recording they return:
 
@@ -10,21 +11,19 @@ What decoders promise about the Recording they return:
 - ``pauses``: FIT only, from timer events: (stop, next start) in seconds since the start, clipped to the
   samples' span, in order. Gaps in TCX/GPX samples are left for the metrics to judge.
 - ``summary``: FIT only: the device's sessions, several (multisport, chained files) added up, averages
-  weighted by timer time, maxima the largest; an elapsed time that contradicts the records is dropped, with
-  a warning.
+  weighted by timer time, maxima the largest, as the file gives them (the metrics judge them against the
+  records).
 - ``sport``/``sub_sport``: FIT names ("cycling", "indoor_cycling"...); TCX/GPX types mapped onto them;
   sessions of different sports make "multisport".
 - ``warnings``: what was wrong with a damaged file and how much was recovered.
 """
 
 from .detect import DEFAULT_MAX_BYTES, DecodedUpload, decode_activity, decode_upload, read_upload
-from .fitencode import encode_fit
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DecodedUpload",
     "decode_activity",
     "decode_upload",
-    "encode_fit",
     "read_upload",
 ]

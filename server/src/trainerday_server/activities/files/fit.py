@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import fitdecode  # type: ignore[import-untyped]
+import fitdecode
 import numpy as np
 
 from trainerday_server.activities.recording import DeviceSummary, Recording
@@ -42,7 +42,6 @@ from .fitbody import (
     keep_message,
     too_many_records,
 )
-from .fitcrc import fit_crc
 from .fitfast import FastPathUnsupported, read_body
 
 # FIT ``date_time`` values below this count seconds since the device was switched on, not since the epoch.
@@ -161,7 +160,7 @@ def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> 
         problems.append("CRC missing")
     else:
         (stored,) = struct.unpack_from("<H", data, header.body_end)
-        if stored != fit_crc(memoryview(data)[header.offset : header.body_end]):
+        if stored != crc16(memoryview(data)[header.offset : header.body_end]):
             problems.append("CRC invalid")
     return problems
 
@@ -274,9 +273,7 @@ def _recording(contents: list[SegmentContent], warnings: list[str]) -> Recording
         channels[channel] = values
 
     sessions = sorted(messages[MESG_SESSION], key=lambda s: s[2] if _is_datetime(s.get(2)) else 0)
-    timed = epoch[np.isfinite(epoch)]
-    span = float(timed.max() - timed.min()) if timed.size else 0.0
-    summary = _device_summary(sessions, span, warnings)
+    summary = _device_summary(sessions)
     sport, sub_sport = _sport(
         [(s.get(5), s.get(6)) for s in sessions] or [(m.get(0), m.get(1)) for m in messages[MESG_SPORT]]
     )
@@ -321,8 +318,11 @@ def _sport(values: list[tuple[Any, Any]]) -> tuple[str | None, str | None]:
     return (sports.pop() if sports else None), (sub_sports.pop() if len(sub_sports) == 1 else None)
 
 
-def _device_summary(sessions: list[dict[int, Any]], span: float, warnings: list[str]) -> DeviceSummary | None:
-    """The device's own summary; several sessions (multisport) are added up, averages weighted by time."""
+def _device_summary(sessions: list[dict[int, Any]]) -> DeviceSummary | None:
+    """The device's own summary; several sessions (multisport) are added up, averages weighted by time.
+
+    Taken as the file gives it: the metrics judge it against the records (``metrics._prefer_device``).
+    """
     if not sessions:
         return None
     weights = [_number(s.get(8)) or _number(s.get(7)) or 0.0 for s in sessions]
@@ -345,7 +345,7 @@ def _device_summary(sessions: list[dict[int, Any]], span: float, warnings: list[
             return sum(v for v, _ in pairs) / len(pairs)
         return sum(v * w for v, w in pairs) / weight
 
-    summary = DeviceSummary(
+    return DeviceSummary(
         elapsed_seconds=total(7),
         timer_seconds=total(8),
         distance_meters=total(9),
@@ -356,20 +356,6 @@ def _device_summary(sessions: list[dict[int, Any]], span: float, warnings: list[
         average_cadence=average(18),
         total_ascent_meters=total(22),
     )
-    elapsed, timer = summary.elapsed_seconds, summary.timer_seconds
-    if elapsed is not None and timer is not None and elapsed < timer - 1:
-        warnings.append(
-            f"the device's summary gives {elapsed:,.0f} s elapsed but {timer:,.0f} s of timer time; "
-            "its elapsed time was ignored"
-        )
-        summary.elapsed_seconds = None
-    elif elapsed is not None and span > elapsed + max(60.0, 0.05 * elapsed):
-        warnings.append(
-            f"the records span {span:,.0f} s but the device's summary gives {elapsed:,.0f} s elapsed; "
-            "its elapsed time was ignored"
-        )
-        summary.elapsed_seconds = None
-    return summary
 
 
 def _device(file_ids: list[dict[int, Any]]) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from fitdecode import profile, types  # type: ignore[import-untyped]
+from fitdecode import profile, types
 
 from .fitbody import (
     MAX_RECORDS,

@@ -10,7 +10,7 @@ with a warning. Extensions are matched by local name under any namespace: Garmin
 from __future__ import annotations
 
 import numpy as np
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError

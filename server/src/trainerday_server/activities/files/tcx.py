@@ -9,7 +9,7 @@ description, the Sport attribute a FIT sport, the Creator's name the device.
 from __future__ import annotations
 
 import numpy as np
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError

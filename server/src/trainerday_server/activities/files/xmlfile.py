@@ -12,13 +12,24 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypedDict, cast
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from trainerday_server.errors import ActivityFileError
 
+
+class _ParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
 # No entities, no network, no DTD loading, libxml2's size and depth limits kept (huge_tree off).
-_SAFE = {
+_SAFE: _ParserOptions = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,
@@ -52,8 +63,15 @@ def root_name(content: bytes) -> str:
         for start in range(0, len(content), _FEED_BYTES):
             parser.feed(content[start : start + _FEED_BYTES])
             for _, element in parser.read_events():
+                if not isinstance(element, etree._Element):  # "start" events carry elements; never here
+                    continue
                 docinfo = element.getroottree().docinfo
-                if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+                # lxml-stubs lacks DocInfo.doctype: the declaration's text, "" when there is none.
+                if (
+                    cast(Any, docinfo).doctype
+                    or docinfo.internalDTD is not None
+                    or docinfo.externalDTD is not None
+                ):
                     raise ActivityFileError(
                         "XML with a document type declaration (<!DOCTYPE ...>) is refused: "
                         "activity files have no use for DTDs or entities"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import fitdecode  # type: ignore[import-untyped]
+import fitdecode
 
 from trainerday_server.fitfile import BaseType, Field, FitWriter, fit_timestamp
 from trainerday_server.workouts.formats.common import (

@@ -1,0 +1,78 @@
+"""Activity schemas: what OpenAPI documents. Responses are built by the service (``activity_json``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from trainerday_server.schemas import ApiModel, ApiOut
+
+
+class ActivityPatch(ApiModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class PowerCurveOut(ApiOut):
+    seconds: list[int] = Field(description="Durations, 1 s up to the whole ride")
+    watts: list[float] = Field(description="Best average power held for at least each duration; never rises")
+
+
+class FileOut(ApiOut):
+    name: str | None
+    format: str = Field(description="fit, tcx or gpx (detected from the content)")
+    gzipped: bool
+    size: int = Field(description="Bytes, as uploaded")
+
+
+class ActivitySummaryOut(ApiOut):
+    """A list item: identity and the summary figures (SI units; null where the ride lacks the channel)."""
+
+    id: int
+    name: str
+    sport: str | None
+    sub_sport: str | None
+    start_time: dt.datetime
+    start_time_local: dt.datetime = Field(description="The start in the athlete's time zone")
+    elapsed_seconds: int
+    timer_seconds: int = Field(description="Recording running, pauses excluded")
+    moving_seconds: int
+    distance_meters: float | None
+    elevation_gain_meters: float | None
+    average_speed: float | None = Field(description="m/s, distance over moving time")
+    max_speed: float | None
+    average_power: float | None
+    max_power: float | None
+    normalized_power: float | None
+    intensity_factor: float | None
+    tss: float | None
+    work_kj: float | None
+    average_heart_rate: float | None
+    max_heart_rate: float | None
+    average_cadence: float | None
+    variability_index: float | None
+    ftp: int = Field(description="The FTP in force on the ride's local date, which IF and TSS use")
+    calendar_event_id: int | None = Field(description="The planned workout this ride completed, if any")
+    external_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ActivityOut(ActivitySummaryOut):
+    """One activity with every metric."""
+
+    time_in_power_zones: list[int] | None = Field(description="Seconds in Coggan's zones 1-7")
+    time_in_heart_rate_zones: list[int] | None = Field(description="Seconds in heart-rate zones 1-5 (LTHR)")
+    power_curve: PowerCurveOut | None
+    warnings: list[str] = Field(description="What was wrong with the file or its samples, and what was done")
+    description: str | None
+    device: str | None
+    file: FileOut
+
+
+class ActivityPageOut(ApiOut):
+    data: list[ActivitySummaryOut]
+    page: int
+    page_size: int
+    total: int
