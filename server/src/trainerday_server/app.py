@@ -22,9 +22,14 @@ from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
 from trainerday_server.middleware import BodySizeLimit
 from trainerday_server.problems import install_problem_handlers
+from trainerday_server.workouts.formats import MAX_FILE_BYTES as MAX_WORKOUT_FILE_BYTES
+from trainerday_server.workouts.routes import router as workouts_router
 
 JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
-UPLOAD_PATHS = ("/api/v1/activities/upload", "/api/v1/workouts/import")
+UPLOAD_PATHS = ("/api/v1/activities/upload",)
+WORKOUT_IMPORT_PATH = "/api/v1/workouts/import"
+# Workout files are small; the multipart envelope around one adds a few hundred bytes.
+WORKOUT_IMPORT_LIMIT = MAX_WORKOUT_FILE_BYTES + 64 * 1024
 
 DESCRIPTION = """\
 The TrainerDay API: your athlete profile and training zones, your training calendar, your workout library and
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_problem_handlers(app)
     app.include_router(athlete_router)
     app.include_router(calendar_router)
+    app.include_router(workouts_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -80,6 +86,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return RedirectResponse("/docs")
 
     def limit_for(path: str) -> int:
+        if path == WORKOUT_IMPORT_PATH:
+            return WORKOUT_IMPORT_LIMIT
         return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)

@@ -14,19 +14,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from trainerday_server.athlete.service import bump_data_revision
+from trainerday_server.athlete.service import bump_data_revision, current_ftp
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import CalendarEvent
-from trainerday_server.workouts.structure import check_duration, parse_segments
+from trainerday_server.schemas import wire_timestamp
+from trainerday_server.workouts import service as workouts
+from trainerday_server.workouts.service import WorkoutDraft
+from trainerday_server.workouts.structure import Workout, parse_workout
 
 MAX_RANGE_DAYS = 366
-
-
-@dataclass(frozen=True)
-class WorkoutDraft:
-    title: str
-    duration_minutes: float | None
-    segments: list[Any]  # wire form, validated by workouts.structure
 
 
 @dataclass(frozen=True)
@@ -36,6 +32,7 @@ class EventDraft:
     title: str | None
     notes: str | None
     workout: WorkoutDraft | None
+    workout_id: int | None = None  # a library workout to copy, or the source of ``workout``
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -48,23 +45,33 @@ def check_range(start: dt.date, end: dt.date) -> None:
         )
 
 
-def _workout_json(draft: WorkoutDraft) -> dict[str, Any]:
-    segments = parse_segments(draft.segments, "embedWorkout.segments")
-    duration = check_duration(draft.duration_minutes, segments, "embedWorkout")
-    return {"title": draft.title, "durationMinutes": duration, "segments": [s.to_json() for s in segments]}
+def _planned_workout(session: Session, athlete_id: int, draft: EventDraft) -> dict[str, Any]:
+    """The workout an event plans: the one sent, else a copy of the library workout (see docs/api.md)."""
+    source = None
+    if draft.workout_id is not None:
+        source = workouts.find_workout(session, athlete_id, draft.workout_id)
+        if source is None:
+            raise ValidationFailed.single(
+                "workoutId", f"no workout with id {draft.workout_id} in your library"
+            )
+    if draft.workout is not None:
+        return workouts.planned_json(*draft.workout.parse("embedWorkout"))
+    if source is None:
+        raise ValidationFailed.single("embedWorkout", "a workout event needs embedWorkout or workoutId")
+    return workouts.planned_json(workouts.as_workout(source), source.duration_minutes)
 
 
-def _event_fields(draft: EventDraft) -> dict[str, Any]:
+def _event_fields(session: Session, athlete_id: int, draft: EventDraft) -> dict[str, Any]:
     """Validate a draft and resolve its defaults into column values."""
-    kind = draft.type or ("workout" if draft.workout is not None else "note")
+    carries_workout = draft.workout is not None or draft.workout_id is not None
+    kind = draft.type or ("workout" if carries_workout else "note")
     if kind == "workout":
-        if draft.workout is None:
-            raise ValidationFailed.single("embedWorkout", "is required for a workout event")
-        workout = _workout_json(draft.workout)
+        workout = _planned_workout(session, athlete_id, draft)
         title = draft.title or workout["title"]
     else:
-        if draft.workout is not None:
-            raise ValidationFailed.single("embedWorkout", "a note cannot carry a workout; use type workout")
+        if carries_workout:
+            field = "embedWorkout" if draft.workout is not None else "workoutId"
+            raise ValidationFailed.single(field, "a note cannot carry a workout; use type workout")
         if not (draft.title or draft.notes):
             raise ValidationFailed.single("title", "a note needs a title or notes")
         workout, title = None, draft.title
@@ -74,11 +81,12 @@ def _event_fields(draft: EventDraft) -> dict[str, Any]:
         "title": title,
         "notes": draft.notes,
         "workout": workout,
+        "workout_id": draft.workout_id if kind == "workout" else None,
     }
 
 
 def create_event(session: Session, athlete_id: int, draft: EventDraft) -> CalendarEvent:
-    event = CalendarEvent(athlete_id=athlete_id, **_event_fields(draft))
+    event = CalendarEvent(athlete_id=athlete_id, **_event_fields(session, athlete_id, draft))
     session.add(event)
     bump_data_revision(session, athlete_id)
     session.flush()
@@ -97,7 +105,7 @@ def get_event(session: Session, athlete_id: int, event_id: int) -> CalendarEvent
 
 def replace_event(session: Session, athlete_id: int, event_id: int, draft: EventDraft) -> CalendarEvent:
     event = get_event(session, athlete_id, event_id)
-    for column, value in _event_fields(draft).items():
+    for column, value in _event_fields(session, athlete_id, draft).items():
         setattr(event, column, value)
     bump_data_revision(session, athlete_id)
     session.flush()
@@ -110,26 +118,26 @@ def delete_event(session: Session, athlete_id: int, event_id: int) -> None:
     session.flush()
 
 
-def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def event_json(event: CalendarEvent) -> dict[str, Any]:
+def event_json(event: CalendarEvent, ftp: int) -> dict[str, Any]:
+    """An event as the API shows it, with its workout's planned metrics at ``ftp``."""
+    workout = event.workout
     return {
         "id": event.id,
         "calendarDate": event.calendar_date.isoformat(),
         "type": event.type,
         "title": event.title,
         "notes": event.notes,
-        "embedWorkout": event.workout,
-        "workoutId": None,
-        "createdAt": _timestamp(event.created_at),
-        "updatedAt": _timestamp(event.updated_at),
+        "embedWorkout": workout,
+        "workoutId": event.workout_id,
+        "metrics": None if workout is None else workouts.metrics_json(workout["segments"], ftp),
+        "createdAt": wire_timestamp(event.created_at),
+        "updatedAt": wire_timestamp(event.updated_at),
     }
 
 
 def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.date) -> bytes:
     """The serialized ``{"data": [...]}`` for a date range, ordered by date then creation."""
+    ftp = current_ftp(session, athlete_id)
     events = session.scalars(
         sa.select(CalendarEvent)
         .where(
@@ -139,4 +147,12 @@ def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.dat
         )
         .order_by(CalendarEvent.calendar_date, CalendarEvent.id)
     )
-    return orjson.dumps({"data": [event_json(e) for e in events]})
+    return orjson.dumps({"data": [event_json(e, ftp) for e in events]})
+
+
+def event_workout(session: Session, athlete_id: int, event_id: int) -> Workout:
+    """The workout an event plans, for export and charts; a note has none."""
+    event = get_event(session, athlete_id, event_id)
+    if event.workout is None:
+        raise NotFound(f"calendar event {event_id} is a note: it plans no workout")
+    return parse_workout(event.workout, "embedWorkout")

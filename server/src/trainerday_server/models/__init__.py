@@ -5,5 +5,6 @@ from trainerday_server.models.athlete import Athlete, FtpHistory
 from trainerday_server.models.base import Base
 from trainerday_server.models.calendar_event import CalendarEvent
 from trainerday_server.models.idempotency import IdempotencyRecord
+from trainerday_server.models.workout import LibraryWorkout
 
-__all__ = ["ApiKey", "Athlete", "Base", "CalendarEvent", "FtpHistory", "IdempotencyRecord"]
+__all__ = ["ApiKey", "Athlete", "Base", "CalendarEvent", "FtpHistory", "IdempotencyRecord", "LibraryWorkout"]

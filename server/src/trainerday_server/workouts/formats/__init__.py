@@ -29,6 +29,7 @@ __all__ = [
     "FORMATS",
     "MAX_FILE_BYTES",
     "ExportedFile",
+    "Format",
     "WorkoutFileError",
     "detect_format",
     "export_workout",
