@@ -373,6 +373,9 @@ def test_exported_file_names() -> None:
         "filename*=UTF-8''Cr%C3%A8me%20br%C3%BBl%C3%A9e%202x20.zwo"
     )
     assert export_workout(Workout(title="★", segments=(Segment(1, 50, 50),)), "fit").filename == "workout.fit"
+    # A character with no ASCII form separates words rather than vanishing (a multiplication sign here).
+    times = Workout(title="2\u00d720 @ FTP", segments=(Segment(1, 50, 50),))
+    assert export_workout(times, "mrc").filename == "2-20-FTP.mrc"
     assert export_workout(SAMPLE, "fit").media_type == "application/vnd.ant.fit"
     assert export_workout(SAMPLE, "mrc").media_type == "text/plain; charset=utf-8"
 
