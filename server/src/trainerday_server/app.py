@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.read_sessions = make_session_factory(engine, writer=False)
     app.state.write_sessions = make_session_factory(engine, writer=True)
-    app.state.inline_reads = is_sqlite(engine)
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
     app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
 

@@ -8,10 +8,12 @@ exact for any FTP and the filters agree with the ``metrics`` each result shows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,8 @@ from trainerday_server.workouts.structure import (
 
 # Any FTP gives the same duration and dominant zone; this one is for the stored filter columns.
 _REFERENCE_FTP = 100
+# Metrics remembered per process: a few kilobytes each at most, for the workouts being read lately.
+METRICS_MEMO_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,17 @@ def planned_json(workout: Workout, duration_minutes: float) -> dict[str, Any]:
 
 
 def metrics_json(segments: Sequence[Sequence[Any]], ftp: int) -> dict[str, Any]:
-    """The API's ``metrics`` for stored wire-form segments at ``ftp``."""
-    return planned_metrics(stored_segments(segments), ftp).to_json()
+    """The API's ``metrics`` for stored wire-form segments at ``ftp``.
+
+    Remembered by content (the segments' JSON and the FTP), so a calendar read after a write recomputes only
+    the workout that changed, not every one in the range. The result is shared: serialise it, never change it.
+    """
+    return _metrics_of(orjson.dumps(segments), ftp)
+
+
+@functools.lru_cache(maxsize=METRICS_MEMO_ENTRIES)
+def _metrics_of(segments_json: bytes, ftp: int) -> dict[str, Any]:
+    return planned_metrics(stored_segments(orjson.loads(segments_json)), ftp).to_json()
 
 
 def as_workout(row: LibraryWorkout) -> Workout:
