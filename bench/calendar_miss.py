@@ -49,16 +49,18 @@ def body_microseconds(events: int, cold: bool) -> float:
                 headers = {"Authorization": f"Bearer {key.plaintext}"}
                 client.post("/api/v1/calendar/events", json=body, headers=headers).raise_for_status()
 
-        # This tree remembers metrics by workout content; --cold forgets them before every build, as after
-        # an FTP change or a restart (the usual miss, after one write, recomputes one workout at most).
-        try:
-            from trainerday_server.workouts.service import _metrics_of as memo
-        except ImportError:  # a tree from before metrics were remembered, or before the library existed
-            memo = None
+        # This tree remembers metrics by workout content; --cold makes it forget them, as after an FTP change
+        # or a restart (the usual miss, after one write, recomputes one workout at most).
+        if cold:
+            try:
+                from trainerday_server.cache import RevisionCache
+                from trainerday_server.workouts import service as workouts_service
+
+                workouts_service._metrics_memo = RevisionCache(0)  # keeps nothing
+            except ImportError:  # a tree from before the workout library
+                pass
 
         def build() -> bytes:
-            if cold and memo is not None:
-                memo.cache_clear()
             with session_scope(app.state.read_sessions) as session:
                 return calendar_body(session, athlete_id, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
 

@@ -81,7 +81,7 @@ def _event_fields(session: Session, athlete_id: int, draft: EventDraft) -> dict[
         "title": title,
         "notes": draft.notes,
         "workout": workout,
-        "workout_id": draft.workout_id if kind == "workout" else None,
+        "workout_id": draft.workout_id,
     }
 
 

@@ -1,6 +1,6 @@
 """The workout library: an athlete's own workouts, searchable, importable and exportable. No HTTP here.
 
-Planned metrics are computed on every read at the athlete's current FTP, so they can never be stale. Find's
+Planned metrics are computed for every read at the athlete's current FTP (see ``metrics_json``). Find's
 filters use two metrics stored with each workout: its duration and its dominant zone. Neither depends on FTP
 (zones are fractions of FTP, so every second keeps its zone whatever the FTP), which makes the stored values
 exact for any FTP and the filters agree with the ``metrics`` each result shows.
@@ -8,7 +8,7 @@ exact for any FTP and the filters agree with the ``metrics`` each result shows.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from trainerday_server.athlete.service import bump_data_revision
+from trainerday_server.cache import RevisionCache
 from trainerday_server.errors import NotFound
 from trainerday_server.models import LibraryWorkout
 from trainerday_server.schemas import wire_timestamp
@@ -32,8 +33,8 @@ from trainerday_server.workouts.structure import (
 
 # Any FTP gives the same duration and dominant zone; this one is for the stored filter columns.
 _REFERENCE_FTP = 100
-# Metrics remembered per process: a few kilobytes each at most, for the workouts being read lately.
-METRICS_MEMO_ENTRIES = 4096
+# Metrics remembered per process, for the workouts read lately: about 250 bytes each.
+_metrics_memo = RevisionCache(4096)
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,19 @@ def planned_json(workout: Workout, duration_minutes: float) -> dict[str, Any]:
     }
 
 
-def metrics_json(segments: Sequence[Sequence[Any]], ftp: int) -> dict[str, Any]:
-    """The API's ``metrics`` for stored wire-form segments at ``ftp``.
+def metrics_json(segments: Sequence[Sequence[Any]], ftp: int) -> orjson.Fragment:
+    """The API's ``metrics`` for stored wire-form segments at ``ftp``, serialised, for orjson to embed.
 
-    Remembered by content (the segments' JSON and the FTP), so a calendar read after a write recomputes only
-    the workout that changed, not every one in the range. The result is shared: serialise it, never change it.
+    Remembered per process by content (a digest of the segments' JSON, and the FTP), so a calendar read after
+    a write recomputes only the workout that changed rather than every one in the range; content-addressed
+    entries can never be stale.
     """
-    return _metrics_of(orjson.dumps(segments), ftp)
-
-
-@functools.lru_cache(maxsize=METRICS_MEMO_ENTRIES)
-def _metrics_of(segments_json: bytes, ftp: int) -> dict[str, Any]:
-    return planned_metrics(stored_segments(orjson.loads(segments_json)), ftp).to_json()
+    key = (hashlib.blake2b(orjson.dumps(segments), digest_size=16).digest(), ftp)
+    body = _metrics_memo.get(key, 0)
+    if body is None:
+        body = orjson.dumps(planned_metrics(stored_segments(segments), ftp).to_json())
+        _metrics_memo.put(key, 0, body)
+    return orjson.Fragment(body)
 
 
 def as_workout(row: LibraryWorkout) -> Workout:
