@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, load, seed_athlete, start_process, stop_process, wait_ready
+from common import free_port, load, month_of_events, seed_athlete, start_process, stop_process, wait_ready
 
 BARE_APP = """
 import os
@@ -38,27 +38,8 @@ app = Starlette(routes=[Route("/api/v1/calendar", calendar)])
 
 
 def plan_month(base_url: str, key: str, events: int) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base_url, headers=headers) as api:
-        for i in range(events):
-            day = f"2026-01-{i % 31 + 1:02d}"
-            if i % 5 == 4:
-                body = {"calendarDate": day, "title": "Rest", "notes": "Easy day, stretch."}
-            else:
-                body = {
-                    "calendarDate": day,
-                    "embedWorkout": {
-                        "title": f"Intervals {i}",
-                        "segments": [
-                            [10, 50, 65],
-                            [5, 95, 95],
-                            [3, 55, 55],
-                            [5, 100, 100],
-                            [3, 55, 55],
-                            [10, 60, 45],
-                        ],
-                    },
-                }
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
+        for body in month_of_events(events):
             api.post("/api/v1/calendar/events", json=body).raise_for_status()
 
 

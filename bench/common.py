@@ -49,6 +49,29 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def month_of_events(events: int) -> list[dict[str, object]]:
+    """Calendar event bodies for January 2026: structured workouts, and a rest note every fifth day."""
+    bodies: list[dict[str, object]] = []
+    for i in range(events):
+        day = f"2026-01-{i % 31 + 1:02d}"
+        if i % 5 == 4:
+            bodies.append({"calendarDate": day, "title": "Rest", "notes": "Easy day, stretch."})
+            continue
+        hard, easy = 90 + i % 20, 50 + i % 7  # no two workouts alike, as planned metrics are remembered
+        segments = [
+            [10, 50, 65],
+            [5, hard, hard],
+            [3, easy, easy],
+            [5, hard, hard],
+            [3, easy, easy],
+            [10, 60, 45],
+        ]
+        bodies.append(
+            {"calendarDate": day, "embedWorkout": {"title": f"Intervals {i}", "segments": segments}}
+        )
+    return bodies
+
+
 def ensure_wrk() -> str:
     """wrk, installed from Debian's packages if it is missing and we may."""
     path = shutil.which("wrk")

@@ -31,9 +31,14 @@ from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.problems import install_problem_handlers
 from trainerday_server.web.routes import router as web_router
 from trainerday_server.web.templates import STATIC_DIR
+from trainerday_server.workouts.formats import MAX_FILE_BYTES as MAX_WORKOUT_FILE_BYTES
+from trainerday_server.workouts.routes import router as workouts_router
 
 JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
-UPLOAD_PATHS = ("/api/v1/activities/upload", "/api/v1/workouts/import")
+UPLOAD_PATHS = ("/api/v1/activities/upload",)
+WORKOUT_IMPORT_PATH = "/api/v1/workouts/import"
+# Workout files are small; the multipart envelope around one adds a few hundred bytes.
+WORKOUT_IMPORT_LIMIT = MAX_WORKOUT_FILE_BYTES + 64 * 1024
 
 DESCRIPTION = """\
 The TrainerDay API: your athlete profile and training zones, your training calendar, your workout library and
@@ -79,7 +84,6 @@ def create_app(
     app.state.engine = engine
     app.state.read_sessions = make_session_factory(engine, writer=False)
     app.state.write_sessions = make_session_factory(engine, writer=True)
-    app.state.inline_reads = is_sqlite(engine)
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
     app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
     app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
@@ -89,6 +93,7 @@ def create_app(
     app.include_router(athlete_router)
     app.include_router(connections_router)
     app.include_router(calendar_router)
+    app.include_router(workouts_router)
     app.include_router(activities_router)
     app.include_router(oauth_router)
     app.include_router(web_router)
@@ -103,6 +108,8 @@ def create_app(
         return RedirectResponse("/docs")
 
     def limit_for(path: str) -> int:
+        if path == WORKOUT_IMPORT_PATH:
+            return WORKOUT_IMPORT_LIMIT
         return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)

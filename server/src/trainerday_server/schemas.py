@@ -50,3 +50,8 @@ def parse_iso_date(value: str | None, field: str) -> dt.date:
 # Ids in URLs: anything outside a 64-bit signed integer cannot exist, and must not reach the database driver.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def wire_timestamp(value: dt.datetime) -> str:
+    """A stored timestamp as the API shows it: UTC, milliseconds, ``Z``."""
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -42,9 +42,18 @@ def test_quick_start_request_byte_for_byte(client, me: Caller):
     assert event["workoutId"] is None
     assert event["embedWorkout"] == {
         "title": "Easy Spin",
+        "description": "",
+        "tags": [],
         "durationMinutes": 30,
         "segments": [[10, 50, 50], [10, 60, 60], [10, 45, 45]],
     }
+    # The reference figures for the seed at FTP 200 (me's FTP).
+    metrics = event["metrics"]
+    assert (metrics["normalizedPower"], metrics["intensityFactor"], metrics["tss"]) == (105.7, 0.528, 14.0)
+    # By hand: 600 s each at 100, 120 and 90 W; zone 1 below 55 %, zone 2 to 75 %; zone 2 weighs most
+    # (600 x 0.6^4 against 600 x (0.5^4 + 0.45^4)).
+    assert metrics["durationSeconds"] == 1800 and metrics["workKj"] == 186.0
+    assert metrics["timeInZones"] == [1200, 600, 0, 0, 0, 0, 0] and metrics["dominantZone"] == 2
     assert event["createdAt"].endswith("Z") and event["updatedAt"].endswith("Z")
     listed = client.get("/api/v1/calendar?startDate=2026-01-15&endDate=2026-01-15", headers=me.headers).json()
     assert listed == {"data": [event]}

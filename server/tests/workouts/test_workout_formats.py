@@ -129,6 +129,16 @@ def test_zwo_without_name_takes_the_file_name() -> None:
     assert import_workout(zwo).title == "Imported workout"
 
 
+def test_zwo_text_at_an_interval_boundary_belongs_to_the_interval_starting_there() -> None:
+    # 481 s is 8.01666... minutes; added back up in seconds it is a hair over 481.
+    zwo = (
+        b'<workout_file><workout><IntervalsT Repeat="2" OnDuration="481" OffDuration="1" OnPower="1" '
+        b'OffPower="0.5"><textevent timeoffset="481" message="breathe"/>'
+        b'<textevent timeoffset="963" message="again"/></IntervalsT></workout></workout_file>'
+    )
+    assert [s.text for s in import_workout(zwo, "x.zwo").segments] == [None, "breathe", None, "again"]
+
+
 # --- MRC and ERG --------------------------------------------------------------------------------------------
 
 
@@ -185,6 +195,14 @@ def test_mrc_export_is_the_documented_layout() -> None:
     erg = export_workout(workout, "erg", ftp=213).content.decode()
     assert "FTP = 213\r\nMINUTES WATTS\r\n" in erg
     assert "0\t106.5\r\n10\t159.75\r\n10\t234.3\r\n10.333333\t234.3\r\n" in erg
+
+
+def test_mrc_durations_come_from_the_points_so_rounding_does_not_add_up() -> None:
+    points = "".join(f"{i * 1.0004 / 60:.6f}\t50\r\n{(i + 1) * 1.0004 / 60:.6f}\t50\r\n" for i in range(1000))
+    mrc = f"[COURSE HEADER]\r\nMINUTES PERCENT\r\n[END COURSE HEADER]\r\n[COURSE DATA]\r\n{points}"
+    workout = import_workout(mrc.encode(), "x.mrc")
+    assert len(workout.segments) == 1000
+    assert workout.minutes * 60 == pytest.approx(1000.4, abs=0.001)  # each 1.000 or 1.001 s, not all 1.000
 
 
 def test_erg_without_ftp_line_uses_the_athletes_ftp() -> None:
@@ -356,6 +374,9 @@ def test_exported_file_names() -> None:
         "filename*=UTF-8''Cr%C3%A8me%20br%C3%BBl%C3%A9e%202x20.zwo"
     )
     assert export_workout(Workout(title="★", segments=(Segment(1, 50, 50),)), "fit").filename == "workout.fit"
+    # A character with no ASCII form separates words rather than vanishing (a multiplication sign here).
+    times = Workout(title="2\u00d720 @ FTP", segments=(Segment(1, 50, 50),))
+    assert export_workout(times, "mrc").filename == "2-20-FTP.mrc"
     assert export_workout(SAMPLE, "fit").media_type == "application/vnd.ant.fit"
     assert export_workout(SAMPLE, "mrc").media_type == "text/plain; charset=utf-8"
 

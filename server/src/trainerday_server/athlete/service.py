@@ -25,6 +25,14 @@ def get_athlete(session: Session, athlete_id: int) -> Athlete:
     return athlete
 
 
+def current_ftp(session: Session, athlete_id: int) -> int:
+    """The FTP planned workouts are shown at: the athlete's current one."""
+    ftp = session.scalar(sa.select(Athlete.ftp).where(Athlete.id == athlete_id))
+    if ftp is None:
+        raise NotFound("athlete not found")
+    return ftp
+
+
 def bump_data_revision(session: Session, athlete_id: int) -> None:
     """Mark everything this athlete reads as changed; call in the transaction that changes it."""
     session.execute(

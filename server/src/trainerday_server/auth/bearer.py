@@ -169,9 +169,14 @@ async def authenticate_request(request: Request, *scopes: str) -> Principal:
     if principal is None:
         raise BearerError(401, "invalid_token", "the access token is unknown, revoked or expired")
     for scope in scopes:
-        if scope not in principal.scopes:
-            raise BearerError(403, "insufficient_scope", f"this request needs the {scope} scope", scope=scope)
+        check_scope(principal, scope)
     return principal
+
+
+def check_scope(principal: Principal, scope: str, needed_for: str = "this request") -> None:
+    """Require one more scope of an authenticated caller, for what only some requests to a route do."""
+    if scope not in principal.scopes:
+        raise BearerError(403, "insufficient_scope", f"{needed_for} needs the {scope} scope", scope=scope)
 
 
 bearer_auth = BearerAuth()

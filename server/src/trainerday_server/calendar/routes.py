@@ -6,32 +6,49 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from trainerday_server import idempotency
-from trainerday_server.auth.bearer import authenticate_request
+from trainerday_server.athlete.service import current_ftp
+from trainerday_server.auth.bearer import authenticate_request, check_scope
 from trainerday_server.auth.principal import Principal
 from trainerday_server.calendar import service
 from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
 from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.models import CalendarEvent
 from trainerday_server.schemas import IdPath, parse_iso_date
+from trainerday_server.workouts.routes import (
+    CHART_RESPONSES,
+    EXPORT_RESPONSES,
+    FormatQuery,
+    chart_response,
+    export_response,
+)
+from trainerday_server.workouts.routes import draft as workout_draft
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 JSON = "application/json"
 
 
-def _draft(body: EventIn) -> service.EventDraft:
+def _draft(body: EventIn, me: Principal) -> service.EventDraft:
+    if body.workout_id is not None:
+        # Planning by workoutId reads the library: a token without workout:read must not copy it out.
+        check_scope(me, "workout:read", "planning a library workout by workoutId")
     workout = body.embed_workout
     return service.EventDraft(
         calendar_date=body.calendar_date,
         type=body.type,
         title=body.title,
         notes=body.notes,
-        workout=None
-        if workout is None
-        else service.WorkoutDraft(workout.title, workout.duration_minutes, workout.segments),
+        workout=None if workout is None else workout_draft(workout),
+        workout_id=body.workout_id,
     )
+
+
+def _event_body(session: Session, me: Principal, event: CalendarEvent) -> bytes:
+    return orjson.dumps(service.one_event_json(session, me.athlete_id, event))
 
 
 def _date_parameter(name: str, description: str) -> dict[str, object]:
@@ -69,7 +86,8 @@ async def read_calendar(request: Request) -> Response:
             with session_scope(state.read_sessions) as session:
                 return service.calendar_body(session, me.athlete_id, start_date, end_date)
 
-        body = load() if state.inline_reads else await run_in_threadpool(load)
+        # A miss computes every planned workout's metrics (milliseconds for a month): off the event loop.
+        body = await run_in_threadpool(load)
         state.calendar_cache.put(key, me.data_revision, body)
     return Response(body, media_type=JSON)
 
@@ -99,8 +117,8 @@ def create_event(
             headers = {"Location": claimed.location} if claimed.location else None
             return Response(claimed.body, status_code=claimed.status_code, media_type=JSON, headers=headers)
         record = claimed
-    event = service.create_event(session, me.athlete_id, _draft(body))
-    content = orjson.dumps(service.event_json(event))
+    event = service.create_event(session, me.athlete_id, _draft(body, me))
+    content = _event_body(session, me, event)
     location = f"/api/v1/calendar/events/{event.id}"
     if record is not None:
         idempotency.complete(record, 201, content, location)
@@ -111,9 +129,8 @@ def create_event(
 def read_event(
     event_id: IdPath, session: SessionDep, me: Annotated[Principal, require_scope("calendar:read")]
 ) -> Response:
-    return Response(
-        orjson.dumps(service.event_json(service.get_event(session, me.athlete_id, event_id))), media_type=JSON
-    )
+    event = service.get_event(session, me.athlete_id, event_id)
+    return Response(_event_body(session, me, event), media_type=JSON)
 
 
 @router.put("/events/{event_id}", response_model=EventOut, summary="Replace an event")
@@ -123,8 +140,8 @@ def replace_event(
     session: SessionDep,
     me: Annotated[Principal, require_scope("calendar:write")],
 ) -> Response:
-    event = service.replace_event(session, me.athlete_id, event_id, _draft(body))
-    return Response(orjson.dumps(service.event_json(event)), media_type=JSON)
+    event = service.replace_event(session, me.athlete_id, event_id, _draft(body, me))
+    return Response(_event_body(session, me, event), media_type=JSON)
 
 
 @router.delete("/events/{event_id}", status_code=204, summary="Delete an event")
@@ -133,3 +150,32 @@ def delete_event(
 ) -> Response:
     service.delete_event(session, me.athlete_id, event_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/events/{event_id}/export",
+    response_class=Response,
+    responses=EXPORT_RESPONSES,
+    summary="Download the event's planned workout as ZWO, ERG (watts at your FTP), MRC or FIT",
+)
+def export_event_workout(
+    event_id: IdPath,
+    fmt: FormatQuery,
+    session: SessionDep,
+    me: Annotated[Principal, require_scope("calendar:read")],
+) -> Response:
+    workout = service.event_workout(session, me.athlete_id, event_id)
+    return export_response(workout, fmt, current_ftp(session, me.athlete_id))
+
+
+@router.get(
+    "/events/{event_id}/chart.svg",
+    response_class=Response,
+    responses=CHART_RESPONSES,
+    summary="The event's planned workout as an SVG power profile",
+)
+def chart_event_workout(
+    event_id: IdPath, session: SessionDep, me: Annotated[Principal, require_scope("calendar:read")]
+) -> Response:
+    workout = service.event_workout(session, me.athlete_id, event_id)
+    return chart_response(workout, current_ftp(session, me.athlete_id))

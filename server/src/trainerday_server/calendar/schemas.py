@@ -1,41 +1,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from trainerday_server.schemas import ApiModel, ApiOut, IsoDate
-
-
-class EmbedWorkoutIn(ApiModel):
-    title: str = Field(min_length=1, max_length=200)
-    duration_minutes: float | None = Field(
-        default=None,
-        gt=0,
-        description="Optional; must agree with the segments' total (to within half a minute).",
-    )
-    segments: list[Any] = Field(
-        description="Each [minutes, start %FTP, end %FTP] (a ramp when they differ), optionally followed by "
-        "cadenceStart, cadenceEnd, type, text.",
-        examples=[[[10, 50, 50], [10, 60, 60], [10, 45, 45]]],
-    )
+from trainerday_server.schemas import MAX_ID, ApiModel, ApiOut, IsoDate
+from trainerday_server.workouts.schemas import MetricsOut, PlannedWorkoutOut, WorkoutIn
 
 
 class EventIn(ApiModel):
     calendar_date: IsoDate
     type: Literal["workout", "note"] | None = Field(
-        default=None, description="Defaults to workout when embedWorkout is present, else note."
+        default=None, description="Defaults to workout when embedWorkout or workoutId is present, else note."
     )
     title: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=10_000)
-    embed_workout: EmbedWorkoutIn | None = None
-
-
-class EmbedWorkoutOut(ApiOut):
-    title: str
-    duration_minutes: float
-    segments: list[list[Any]]
+    embed_workout: WorkoutIn | None = Field(default=None, description="The workout to plan.")
+    workout_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Plan a copy of this workout from your library (needs the workout:read scope too). "
+        "With embedWorkout as well, embedWorkout is planned as sent and workoutId recorded as its source.",
+    )
 
 
 class CompletedActivityOut(ApiOut):
@@ -63,8 +51,9 @@ class EventOut(ApiOut):
     type: Literal["workout", "note"]
     title: str | None
     notes: str | None
-    embed_workout: EmbedWorkoutOut | None
-    workout_id: int | None
+    embed_workout: PlannedWorkoutOut | None = Field(description="The planned workout: a copy of its own.")
+    workout_id: int | None = Field(description="The library workout it was copied from, while that exists.")
+    metrics: MetricsOut | None = Field(description="Planned metrics at your current FTP; null for notes.")
     created_at: dt.datetime
     updated_at: dt.datetime
     completed_activity: CompletedActivityOut | None = Field(

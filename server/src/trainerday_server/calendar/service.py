@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -16,20 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from trainerday_server.activities.compliance import compliance
-from trainerday_server.athlete.service import bump_data_revision
+from trainerday_server.athlete.service import bump_data_revision, current_ftp
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Activity, CalendarEvent
-from trainerday_server.workouts.metrics import planned_metrics
-from trainerday_server.workouts.structure import check_duration, parse_segments
+from trainerday_server.schemas import wire_timestamp
+from trainerday_server.workouts import service as workouts
+from trainerday_server.workouts.service import WorkoutDraft
+from trainerday_server.workouts.structure import Workout, parse_workout
 
 MAX_RANGE_DAYS = 366
-
-
-@dataclass(frozen=True)
-class WorkoutDraft:
-    title: str
-    duration_minutes: float | None
-    segments: list[Any]  # wire form, validated by workouts.structure
 
 
 @dataclass(frozen=True)
@@ -39,6 +33,7 @@ class EventDraft:
     title: str | None
     notes: str | None
     workout: WorkoutDraft | None
+    workout_id: int | None = None  # a library workout to copy, or the source of ``workout``
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
@@ -51,23 +46,33 @@ def check_range(start: dt.date, end: dt.date) -> None:
         )
 
 
-def _workout_json(draft: WorkoutDraft) -> dict[str, Any]:
-    segments = parse_segments(draft.segments, "embedWorkout.segments")
-    duration = check_duration(draft.duration_minutes, segments, "embedWorkout")
-    return {"title": draft.title, "durationMinutes": duration, "segments": [s.to_json() for s in segments]}
+def _planned_workout(session: Session, athlete_id: int, draft: EventDraft) -> dict[str, Any]:
+    """The workout an event plans: the one sent, else a copy of the library workout (see docs/api.md)."""
+    source = None
+    if draft.workout_id is not None:
+        source = workouts.find_workout(session, athlete_id, draft.workout_id)
+        if source is None:
+            raise ValidationFailed.single(
+                "workoutId", f"no workout with id {draft.workout_id} in your library"
+            )
+    if draft.workout is not None:
+        return workouts.planned_json(*draft.workout.parse("embedWorkout"))
+    if source is None:
+        raise ValidationFailed.single("embedWorkout", "a workout event needs embedWorkout or workoutId")
+    return workouts.planned_json(workouts.as_workout(source), source.duration_minutes)
 
 
-def _event_fields(draft: EventDraft) -> dict[str, Any]:
+def _event_fields(session: Session, athlete_id: int, draft: EventDraft) -> dict[str, Any]:
     """Validate a draft and resolve its defaults into column values."""
-    kind = draft.type or ("workout" if draft.workout is not None else "note")
+    carries_workout = draft.workout is not None or draft.workout_id is not None
+    kind = draft.type or ("workout" if carries_workout else "note")
     if kind == "workout":
-        if draft.workout is None:
-            raise ValidationFailed.single("embedWorkout", "is required for a workout event")
-        workout = _workout_json(draft.workout)
+        workout = _planned_workout(session, athlete_id, draft)
         title = draft.title or workout["title"]
     else:
-        if draft.workout is not None:
-            raise ValidationFailed.single("embedWorkout", "a note cannot carry a workout; use type workout")
+        if carries_workout:
+            field = "embedWorkout" if draft.workout is not None else "workoutId"
+            raise ValidationFailed.single(field, "a note cannot carry a workout; use type workout")
         if not (draft.title or draft.notes):
             raise ValidationFailed.single("title", "a note needs a title or notes")
         workout, title = None, draft.title
@@ -77,11 +82,12 @@ def _event_fields(draft: EventDraft) -> dict[str, Any]:
         "title": title,
         "notes": draft.notes,
         "workout": workout,
+        "workout_id": draft.workout_id,
     }
 
 
 def create_event(session: Session, athlete_id: int, draft: EventDraft) -> CalendarEvent:
-    event = CalendarEvent(athlete_id=athlete_id, **_event_fields(draft))
+    event = CalendarEvent(athlete_id=athlete_id, **_event_fields(session, athlete_id, draft))
     session.add(event)
     bump_data_revision(session, athlete_id)
     session.flush()
@@ -100,7 +106,7 @@ def get_event(session: Session, athlete_id: int, event_id: int) -> CalendarEvent
 
 def replace_event(session: Session, athlete_id: int, event_id: int, draft: EventDraft) -> CalendarEvent:
     event = get_event(session, athlete_id, event_id)
-    for column, value in _event_fields(draft).items():
+    for column, value in _event_fields(session, athlete_id, draft).items():
         setattr(event, column, value)
     bump_data_revision(session, athlete_id)
     session.flush()
@@ -113,24 +119,28 @@ def delete_event(session: Session, athlete_id: int, event_id: int) -> None:
     session.flush()
 
 
-def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def event_json(event: CalendarEvent, completed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An event as the API shows it; ``completed`` is the linked activity's ``_completed_json``."""
+def event_json(event: CalendarEvent, ftp: int, completed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event as the API shows it, with its workout's planned metrics at ``ftp``; ``completed`` is the
+    linked activity's ``_completed_json``."""
+    workout = event.workout
+    planned = None if workout is None else workouts.planned_for(workout["segments"], ftp)
     return {
         "id": event.id,
         "calendarDate": event.calendar_date.isoformat(),
         "type": event.type,
         "title": event.title,
         "notes": event.notes,
-        "embedWorkout": event.workout,
-        "workoutId": None,
-        "createdAt": _timestamp(event.created_at),
-        "updatedAt": _timestamp(event.updated_at),
+        "embedWorkout": workout,
+        "workoutId": event.workout_id,
+        "metrics": None if planned is None else planned[1],
+        "createdAt": wire_timestamp(event.created_at),
+        "updatedAt": wire_timestamp(event.updated_at),
         "completedActivity": completed,
-        "compliance": _compliance(event, completed) if completed else None,
+        "compliance": None
+        if planned is None or completed is None
+        else compliance(
+            planned[0].duration_seconds, planned[0].tss, completed["durationSeconds"], completed["tss"]
+        ),
     }
 
 
@@ -138,29 +148,22 @@ def _completed_json(activity_id: int, name: str, duration_seconds: int, tss: flo
     return {"id": activity_id, "name": name, "durationSeconds": duration_seconds, "tss": tss}
 
 
-def _compliance(event: CalendarEvent, completed: dict[str, Any]) -> dict[str, Any] | None:
-    """Planned (the embedded workout's duration and TSS) against done (timer time and TSS)."""
-    workout = event.workout
-    if workout is None:
-        return None
-    planned_tss = _planned_tss(orjson.dumps(workout["segments"]))
-    return compliance(
-        float(workout["durationMinutes"]) * 60, planned_tss, completed["durationSeconds"], completed["tss"]
-    )
-
-
-@lru_cache(maxsize=4096)
-def _planned_tss(segments: bytes) -> float:
-    """A plan's TSS from its segments (JSON), remembered: it costs ~200 us, the calendar read ~5 us per event.
-
-    Segments are percentages of FTP, so the TSS does not depend on which FTP they are applied to.
-    """
-    return planned_metrics(parse_segments(orjson.loads(segments), "embedWorkout.segments"), ftp=100).tss
+def one_event_json(session: Session, athlete_id: int, event: CalendarEvent) -> dict[str, Any]:
+    """One event exactly as the calendar read shows it, the ride that completed it included."""
+    done = session.execute(
+        sa.select(Activity.id, Activity.name, Activity.timer_seconds, Activity.tss).where(
+            Activity.calendar_event_id == event.id
+        )
+    ).first()
+    completed = None if done is None else _completed_json(*done)
+    return event_json(event, current_ftp(session, athlete_id), completed)
 
 
 def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.date) -> bytes:
-    """The serialized ``{"data": [...]}`` for a date range, ordered by date then creation; a planned workout
-    that a ride completed shows that activity and the compliance."""
+    """The serialized ``{"data": [...]}`` for a date range, ordered by date then creation: planned metrics
+    at the athlete's current FTP and, for a planned workout that a ride completed, that ride and the
+    compliance."""
+    ftp = current_ftp(session, athlete_id)
     rows = session.execute(
         sa.select(CalendarEvent, Activity.id, Activity.name, Activity.timer_seconds, Activity.tss)
         .outerjoin(Activity, Activity.calendar_event_id == CalendarEvent.id)
@@ -174,8 +177,16 @@ def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.dat
     return orjson.dumps(
         {
             "data": [
-                event_json(event, None if done is None else _completed_json(done, name, seconds, tss))
+                event_json(event, ftp, None if done is None else _completed_json(done, name, seconds, tss))
                 for event, done, name, seconds, tss in rows
             ]
         }
     )
+
+
+def event_workout(session: Session, athlete_id: int, event_id: int) -> Workout:
+    """The workout an event plans, for export and charts; a note has none."""
+    event = get_event(session, athlete_id, event_id)
+    if event.workout is None:
+        raise NotFound(f"calendar event {event_id} is a note: it plans no workout")
+    return parse_workout(event.workout, "embedWorkout")

@@ -11,6 +11,7 @@ from trainerday_server.models.oauth_authorization_code import OAuthAuthorization
 from trainerday_server.models.oauth_client import OAuthClient
 from trainerday_server.models.oauth_token import OAuthToken
 from trainerday_server.models.web_session import WebSession
+from trainerday_server.models.workout import LibraryWorkout
 
 __all__ = [
     "Activity",
@@ -20,6 +21,7 @@ __all__ = [
     "CalendarEvent",
     "FtpHistory",
     "IdempotencyRecord",
+    "LibraryWorkout",
     "LoginAttempt",
     "OAuthAuthorizationCode",
     "OAuthClient",

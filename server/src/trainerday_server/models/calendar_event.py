@@ -24,7 +24,12 @@ class CalendarEvent(Base):
     type: Mapped[str] = mapped_column(sa.String(16))  # "workout" | "note"
     title: Mapped[str | None] = mapped_column(sa.String(200))
     notes: Mapped[str | None] = mapped_column(sa.Text)
-    # The workout as planned: {"title", "durationMinutes", "segments", ...} in wire form.
+    # The workout as planned, in wire form: {"title", "description", "tags", "durationMinutes", "segments"}.
+    # A copy, also when it came from the library: editing the library later does not change the plan.
     workout: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # The library workout the copy was taken from, while it exists.
+    workout_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("workouts.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

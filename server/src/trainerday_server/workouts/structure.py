@@ -145,8 +145,18 @@ def parse_segments(raw: Any, path: str = "segments") -> list[Segment]:
     return segments
 
 
+def stored_segments(raw: Sequence[Sequence[Any]]) -> tuple[Segment, ...]:
+    """Segments back from wire form that was validated when it was stored (no checks: reads must be fast)."""
+    return tuple(Segment(*values) for values in raw)
+
+
 def total_minutes(segments: Sequence[Segment]) -> float:
     return math.fsum(s.minutes for s in segments)
+
+
+def _field(path: str, name: str) -> str:
+    """``name`` inside the object at ``path``; an empty path is the request body itself."""
+    return f"{path}.{name}" if path else name
 
 
 def check_duration(duration_minutes: float | None, segments: Sequence[Segment], path: str) -> float:
@@ -156,7 +166,7 @@ def check_duration(duration_minutes: float | None, segments: Sequence[Segment], 
         return total
     if abs(duration_minutes - total) > DURATION_TOLERANCE_MINUTES:
         raise ValidationFailed.single(
-            f"{path}.durationMinutes",
+            _field(path, "durationMinutes"),
             f"durationMinutes is {duration_minutes:g} but the segments add up to {total:g} minutes",
         )
     return duration_minutes
@@ -225,20 +235,24 @@ def _check_tags(value: Any, path: str, errors: list[FieldError]) -> tuple[str, .
 def parse_workout(raw: Any, path: str = "workout") -> Workout:
     """Validate a wire-form workout ``{"title", "description", "tags", "segments"}``.
 
-    Every bad field is reported with its path (``workout.title``, ``workout.segments[3][1]``...); title,
+    Every bad field is reported with its path (``workout.title``, ``workout.segments[3][1]``...; with an
+    empty ``path``, for a workout that is the whole request body: ``title``, ``segments[3][1]``); title,
     description and tags are stripped of surrounding whitespace and repeated tags are dropped.
     """
     if not isinstance(raw, dict):
-        raise ValidationFailed.single(path, "must be an object with title, description, tags and segments")
+        raise ValidationFailed.single(
+            path or "body", "must be an object with title, description, tags and segments"
+        )
+
     errors: list[FieldError] = []
-    title = _check_text(raw.get("title"), f"{path}.title", MAX_TITLE, errors, required=True)
+    title = _check_text(raw.get("title"), _field(path, "title"), MAX_TITLE, errors, required=True)
     description = _check_text(
-        raw.get("description"), f"{path}.description", MAX_DESCRIPTION, errors, required=False
+        raw.get("description"), _field(path, "description"), MAX_DESCRIPTION, errors, required=False
     )
-    tags = _check_tags(raw.get("tags"), f"{path}.tags", errors)
+    tags = _check_tags(raw.get("tags"), _field(path, "tags"), errors)
     segments: list[Segment] = []
     try:
-        segments = parse_segments(raw.get("segments"), f"{path}.segments")
+        segments = parse_segments(raw.get("segments"), _field(path, "segments"))
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     if errors:

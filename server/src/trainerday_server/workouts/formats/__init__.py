@@ -29,6 +29,7 @@ __all__ = [
     "FORMATS",
     "MAX_FILE_BYTES",
     "ExportedFile",
+    "Format",
     "WorkoutFileError",
     "detect_format",
     "export_workout",
@@ -62,8 +63,10 @@ def _safe_title(title: str) -> str:
 
 
 def _ascii_name(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_title).strip("-")[:80] or "workout"
+    # Accents come off (Über -> Uber); any other character separates words: 2\u00d720 (a multiplication
+    # sign) becomes 2-20, not 220.
+    letters = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9]+", "-", letters).strip("-")[:80] or "workout"
 
 
 def export_workout(workout: Workout, fmt: Format, ftp: float | None = None) -> ExportedFile:

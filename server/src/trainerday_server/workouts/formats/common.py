@@ -74,6 +74,10 @@ def percent(value: float) -> float:
     return round(value, 4)
 
 
+# The finest time any format we read or write keeps.
+TIME_RESOLUTION_SECONDS = 0.001
+
+
 def minutes_of(seconds: float) -> float:
     """Minutes from seconds at millisecond resolution, the finest any format we read keeps."""
     return round(seconds, 3) / 60
@@ -128,13 +132,18 @@ class Drafts(list[Draft]):
 
 
 def attach_texts(drafts: list[Draft], texts: Iterable[tuple[float, str]]) -> None:
-    """Give each ``(offset seconds, message)`` to the segment of ``drafts`` playing at that offset."""
+    """Give each ``(offset seconds, message)`` to the segment of ``drafts`` playing at that offset.
+
+    Offsets are compared at the millisecond files keep: a text at a segment's start must not fall to the
+    segment before because durations, stored in minutes, add back up to a hair more seconds than the file
+    said (481 s = 8.01666... min, times 60, is 481.00000000000006 s).
+    """
     if not drafts:
         return
     ends = list(itertools.accumulate(d.minutes * 60 for d in drafts))
     for offset, message in texts:
-        index = min(bisect.bisect_right(ends, offset), len(drafts) - 1)
-        drafts[index].add_text(message)
+        index = bisect.bisect_right(ends, offset + TIME_RESOLUTION_SECONDS / 2)
+        drafts[min(index, len(drafts) - 1)].add_text(message)
 
 
 _SEGMENT_PATH = re.compile(r"workout\.segments\[(\d+)\]")

@@ -103,6 +103,10 @@ def _scale(unit: str | None, header: dict[str, str], ftp: float | None, where: s
     return 100 / file_ftp
 
 
+def _milliseconds(minute: float) -> float:
+    return round(minute * 60, 3)
+
+
 def import_mrc(content: bytes, default_title: str, ftp: float | None) -> Workout:
     """Read an MRC or ERG file; watts become % of the file's ``FTP =``, else of ``ftp``."""
     header: dict[str, str] = {}
@@ -140,10 +144,11 @@ def import_mrc(content: bytes, default_title: str, ftp: float | None) -> Workout
                     where, f"minute {minute:g} comes before the previous point's {previous[0]:g}"
                 )
             if previous and minute > previous[0]:
+                # Each point's time is rounded, not each duration, so that rounding never adds up along
+                # the course (1000 segments of 1.0004 s would otherwise come back 0.4 s short).
+                seconds = _milliseconds(minute) - _milliseconds(previous[0])
                 start = percent(previous[1] * scale)
-                drafts.add(
-                    Draft(where, minutes_of((minute - previous[0]) * 60), start, percent(value * scale))
-                )
+                drafts.add(Draft(where, minutes_of(seconds), start, percent(value * scale)))
             previous = (minute, value)
         elif section == "TEXT":
             offset, _, rest = line.partition("\t") if "\t" in line else line.partition(" ")

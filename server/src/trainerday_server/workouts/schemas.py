@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from trainerday_server.schemas import ApiModel, ApiOut
+
+SEGMENTS_DESCRIPTION = (
+    "Each [minutes, start %FTP, end %FTP] (a ramp when they differ), optionally followed by cadenceStart, "
+    "cadenceEnd (rpm), type (warmup, active, rest, recovery, cooldown, freeride) and text."
+)
+
+
+class WorkoutIn(ApiModel):
+    """A workout: the library's body, and a calendar event's ``embedWorkout``."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    tags: list[str] | None = Field(
+        default=None, max_length=20, description="At most 20, each up to 50 characters."
+    )
+    duration_minutes: float | None = Field(
+        default=None,
+        gt=0,
+        description="Optional; must agree with the segments' total (to within half a minute).",
+    )
+    segments: list[Any] = Field(
+        description=SEGMENTS_DESCRIPTION, examples=[[[10, 50, 50], [10, 60, 60], [10, 45, 45]]]
+    )
+
+
+class MetricsOut(ApiOut):
+    """Planned metrics at the athlete's current FTP, computed from the workout's 1 Hz power profile."""
+
+    duration_seconds: int
+    normalized_power: float = Field(description="Watts, 30 s rolling mean, 4th-power mean, 4th root.")
+    intensity_factor: float = Field(description="normalizedPower / FTP")
+    tss: float
+    work_kj: float
+    time_in_zones: list[int] = Field(description="Seconds in each of Coggan's seven power zones, Z1 to Z7.")
+    dominant_zone: int = Field(ge=1, le=7)
+
+
+class PlannedWorkoutOut(ApiOut):
+    title: str
+    description: str
+    tags: list[str]
+    duration_minutes: float
+    segments: list[list[Any]]
+
+
+class WorkoutOut(PlannedWorkoutOut):
+    id: int
+    metrics: MetricsOut
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class WorkoutPage(ApiOut):
+    data: list[WorkoutOut]
+    page: int = Field(description="1-based")
+    page_size: int
+    total: int = Field(description="How many workouts there are in all.")
+
+
+class WorkoutFindPage(ApiOut):
+    data: list[WorkoutOut]
+    page_index: int = Field(description="0-based")
+    page_size: int
+    total: int = Field(description="How many workouts match in all.")
