@@ -29,7 +29,7 @@ run: install
 	$(BIN)/trainerday-server serve --host 127.0.0.1 --port 8000
 
 test: install-test
-	$(BIN)/pytest server/tests -m "not slow"
+	$(BIN)/pytest server/tests -m "not slow" -n auto
 
 test-slow: install-test
 	$(BIN)/pytest server/tests -m slow

@@ -20,6 +20,7 @@ from trainerday_server.api_keys.resolver import ApiKeyResolver
 from trainerday_server.athlete.routes import router as athlete_router
 from trainerday_server.auth.bearer import Authenticator
 from trainerday_server.cache import RevisionCache
+from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
@@ -58,7 +59,7 @@ def create_app(
     """The app; ``file_storage`` keeps uploaded originals (default: a directory under ``data_dir``)."""
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings.resolved_database_url)
-    logging.basicConfig(level=settings.log_level.upper())
+    _configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +91,7 @@ def create_app(
     app.state.file_storage = file_storage or LocalFileStorage(settings.data_dir / "files")
 
     install_problem_handlers(app)
+    app.include_router(calendar_hot_router)  # first: routes are matched in order, and this is the hottest
     app.include_router(athlete_router)
     app.include_router(connections_router)
     app.include_router(calendar_router)
@@ -115,6 +117,17 @@ def create_app(
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _configure_logging(level: str) -> None:
+    """Our own loggers at the configured level, to standard error; other libraries' loggers are left alone."""
+    logger = logging.getLogger("trainerday_server")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
