@@ -116,3 +116,19 @@ def test_revoking_from_the_cli_stops_the_key_on_a_running_server(live_server):
     response = httpx.get(url, headers=bearer(key))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_the_password_can_be_typed_instead_of_passed(fresh_env):
+    """Without --password it is asked for twice, not echoed, and never appears in the process list."""
+    cli(fresh_env, "db", "upgrade")
+    result = subprocess.run(
+        [sys.executable, "-m", "trainerday_server.cli", "users", "create", "typed@example.com"],
+        env=fresh_env,
+        input="typed password 1\ntyped password 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\d+\n", result.stdout)
+    assert "typed password 1" not in result.stdout + result.stderr

@@ -24,7 +24,7 @@ from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
-from trainerday_server.middleware import BodySizeLimit
+from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
@@ -115,6 +115,7 @@ def create_app(
         return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(QueryStringGuard)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -17,11 +17,16 @@ from rich.console import Console
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
-from trainerday_server.config import get_settings
+from trainerday_server.config import SecretKeyError, get_settings
 from trainerday_server.db import create_db_engine, make_session_factory, session_scope
 from trainerday_server.errors import NotFound, TrainerDayError
 
-app = typer.Typer(help="TrainerDay API server administration.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="TrainerDay API server administration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Athlete accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
@@ -114,10 +119,9 @@ def db_upgrade() -> None:
     from trainerday_server.migrate import upgrade
 
     settings = get_settings()
+    settings.resolved_secret_key  # noqa: B018 - created now, with the database, not by a later race
     try:
         upgrade(settings.resolved_database_url)
-        if not settings.secret_key:
-            settings.resolved_secret_key  # noqa: B018 - created now, with the database, not by a later race
     except Exception as exc:
         raise fail(f"migration failed: {exc}") from None
     err.print("database is up to date")
@@ -126,12 +130,20 @@ def db_upgrade() -> None:
 @users_app.command("create")
 def users_create(
     email: str,
-    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="At least 8 characters; asked for (not echoed) when omitted: then it stays out of `ps`."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Display name (default: from the email).")] = None,
     ftp: Annotated[int, typer.Option(help="Functional threshold power in watts.")] = 200,
 ) -> None:
     """Create an athlete; prints the new athlete's id."""
     from trainerday_server.accounts.service import create_athlete
+
+    if password is None:  # prompts on standard error: standard output carries only the new id
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
 
     athlete_id = run(lambda s: create_athlete(s, email, password, name=name, ftp=ftp).id)
     out.print(athlete_id)
@@ -306,6 +318,9 @@ def _when(value: Any) -> str:
 def main() -> None:
     try:
         app()
+    except SecretKeyError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE_NAME = "secret_key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -38,25 +41,44 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> bytes:
         """The server secret: from the environment, else created once in the data directory and reused."""
         if self.secret_key:
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise SecretKeyError(f"TRAINERDAY_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
             return self.secret_key.encode()
         return _secret_from_data_dir(self.data_dir.resolve()).encode()
 
 
+class SecretKeyError(RuntimeError):
+    """The stored server secret is unusable: starting anyway would key every token with it."""
+
+
 def _secret_from_data_dir(data_dir: Path) -> str:
+    """The secret stored in the data directory, created on first use.
+
+    Created complete or not at all (written to a temporary file, then linked into place, which fails if
+    another process got there first), so a crash or a full disk can never leave an empty secret that later
+    starts would silently key every token with.
+    """
     path = data_dir / SECRET_FILE_NAME
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    # O_EXCL: when several processes start at once, exactly one writes and the others read its secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secret)
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(temporary, 0o600)
+            with contextlib.suppress(FileExistsError):  # another process created it first: use theirs
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    secret = path.read_text().strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise SecretKeyError(
+            f"{path} holds {len(secret)} characters, not a usable secret (at least {MIN_SECRET_LENGTH}). "
+            "Restore it from a backup, or delete it to generate a new one (every API key and token will stop "
+            "working)."
+        )
     return secret
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body limits, so an oversized body is refused before it fills memory."""
+"""ASGI middleware: request guards that must hold before any route runs."""
 
 from __future__ import annotations
 
@@ -61,20 +61,51 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, guarded_send)
 
 
+class QueryStringGuard:
+    """Refuse a NUL character in the query string (raw or percent-encoded) with a 400 problem.
+
+    No parameter has a use for one, PostgreSQL text cannot store one, and checking the raw bytes here is
+    cheaper than checking every parameter of every route (JSON bodies are checked by ``ApiModel``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                await _send_problem(
+                    send,
+                    400,
+                    "validation-error",
+                    "Invalid request",
+                    "the query string contains a NUL character",
+                    errors=[{"field": "query", "message": "must not contain NUL characters"}],
+                )
+                return
+        await self.app(scope, receive, send)
+
+
 async def _refuse(send: Send, limit: int) -> None:
+    await _send_problem(
+        send,
+        413,
+        "payload-too-large",
+        "Payload too large",
+        f"the request body is larger than the {limit:,} bytes this endpoint accepts",
+        limit=limit,
+    )
+
+
+async def _send_problem(send: Send, status: int, slug: str, title: str, detail: str, **extra: object) -> None:
     body = orjson.dumps(
-        {
-            "type": TYPE_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"the request body is larger than the {limit:,} bytes this endpoint accepts",
-            "limit": limit,
-        }
+        {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
     )
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),

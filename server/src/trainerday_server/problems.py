@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -127,6 +128,14 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, slug, detail, headers=getattr(exc, "headers", None))
 
 
+async def _on_database_data_error(request: Request, exc: Exception) -> Response:
+    # Inputs are checked for NUL characters where they enter; this catches any path that was missed, so a
+    # client's bad text is still a 400 on PostgreSQL (which cannot store NUL), never a 500.
+    if "NUL" in str(getattr(exc, "orig", exc)):
+        return problem_response(400, "validation-error", "text must not contain NUL characters", errors=[])
+    return await _on_unexpected(request, exc)
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -139,4 +148,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BearerError, _on_bearer_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(sa_exc.DataError, _on_database_data_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 from trainerday_server.errors import ValidationFailed
@@ -17,6 +17,27 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL, and no field has a use for one: refuse it for every field alike,
+        # on both databases, instead of a 500 from the driver on one of them.
+        reject_nul(value)
+        return value
+
+
+def reject_nul(value: Any) -> None:
+    """Raise ValueError if ``value``, or any string inside it, holds a NUL character."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            reject_nul(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            reject_nul(item)
 
 
 class ApiOut(BaseModel):

@@ -61,6 +61,7 @@ class BearerError(Exception):
 
 
 TOUCH_INTERVAL_SECONDS = 60.0
+MAX_TRACKED_CREDENTIALS = 10_000
 
 
 class Authenticator:
@@ -110,6 +111,9 @@ class Authenticator:
         now = self._clock()
         if now - self._last_touch.get(key, -TOUCH_INTERVAL_SECONDS) < TOUCH_INTERVAL_SECONDS:
             return False
+        if len(self._last_touch) >= MAX_TRACKED_CREDENTIALS:
+            # Entries older than the interval are due anyway; dropping them loses nothing.
+            self._last_touch = {k: t for k, t in self._last_touch.items() if now - t < TOUCH_INTERVAL_SECONDS}
         self._last_touch[key] = now
         return True
 

@@ -65,7 +65,11 @@ class Segment:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= 2**53  # JSON allows 10**400; math.isfinite would overflow on it
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | None:
