@@ -43,6 +43,14 @@ TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 PASSWORD = "correct horse battery"
 
 
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Bytes parameters are named by their length: their content may differ between test processes (a
+    gzip header's time, random bytes), and pytest-xdist needs every worker to collect the same test ids."""
+    if isinstance(val, bytes | bytearray):
+        return f"{len(val)}-bytes"
+    return None
+
+
 def samples_dir() -> Path:
     """Real recordings shared by the team (../shared/samples), overridable with TRAINERDAY_SAMPLES_DIR."""
     return Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
