@@ -10,6 +10,7 @@ alternately with this tree's code and with that one, and reports both and their 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -52,16 +53,13 @@ def body_microseconds(events: int, cold: bool) -> float:
 
         # This tree remembers metrics by workout content; --cold makes it forget them, as after an FTP change
         # or a restart (the usual miss, after one write, recomputes one workout at most).
-        if cold:
-            try:
-                from trainerday_server.cache import RevisionCache
-                from trainerday_server.workouts import service as workouts_service
-
-                workouts_service._metrics_memo = RevisionCache(0)  # keeps nothing
-            except ImportError:  # a tree from before the workout library
-                pass
+        forget = lambda: None  # noqa: E731
+        if cold:  # a tree from before the workout library remembers nothing anyway
+            with contextlib.suppress(ImportError):
+                from trainerday_server.workouts.service import forget_metrics as forget
 
         def build() -> bytes:
+            forget()
             with session_scope(app.state.read_sessions) as session:
                 return calendar_body(session, athlete_id, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
 

@@ -87,7 +87,7 @@ def create_app(
     app.state.write_sessions = make_session_factory(engine, writer=True)
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
     app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
-    app.state.calendar_cache = RevisionCache(settings.response_cache_entries)
+    app.state.calendar_cache = RevisionCache(settings.response_cache_bytes)
     app.state.file_storage = file_storage or LocalFileStorage(settings.data_dir / "files")
 
     install_problem_handlers(app)

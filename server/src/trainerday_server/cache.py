@@ -14,10 +14,18 @@ from collections.abc import Hashable
 
 
 class RevisionCache:
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
+    """LRU by bytes: a response body counts for its size, so memory stays bounded whatever the bodies weigh
+    (a year of long notes is megabytes); a body over an eighth of the budget is never kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[Hashable, tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: Hashable, revision: int) -> bytes | None:
         with self._lock:
@@ -28,12 +36,16 @@ class RevisionCache:
             return entry[1]
 
     def put(self, key: Hashable, revision: int, body: bytes) -> None:
-        if self._max <= 0:
+        if len(body) > self._max_bytes // 8:
             return
         with self._lock:
             # Revisions are random, not ordered: a slow request may overwrite a newer entry, which costs
             # one rebuild later, never a stale answer.
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous[1])
             self._entries[key] = (revision, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._bytes += len(body)
+            while self._bytes > self._max_bytes:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= len(evicted)

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Uploads (activities) are refused past this many bytes after decompression.
     max_upload_bytes: int = 50 * 1024 * 1024
-    # How many whole calendar responses each process keeps (LRU); 0 disables the cache.
-    response_cache_entries: int = 4096
+    # Memory each process may spend on whole calendar responses (LRU by bytes); 0 disables the cache.
+    response_cache_bytes: int = 64 * 1024 * 1024
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, field_validator
 from pydantic.alias_generators import to_camel
 
 from trainerday_server.errors import ValidationFailed
@@ -42,6 +42,11 @@ def reject_nul(value: Any) -> None:
 
 class ApiOut(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+# JSON numbers only, as the API documents: no "250" strings, no true/false, and for whole numbers no 250.5.
+WholeNumber = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]
 
 
 def _iso_date(value: Any) -> Any:

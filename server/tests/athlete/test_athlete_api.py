@@ -83,6 +83,11 @@ def test_optional_physiology_can_be_cleared(client, me: Caller):
         ({"lthr": 200, "maxHeartRate": 190}, "lthr"),
         ({"email": "new@example.com"}, "email"),
         ({"id": 7}, "id"),
+        ({"ftp": True}, "ftp"),
+        ({"ftp": "250"}, "ftp"),
+        ({"weightKg": "71.5"}, "weightKg"),
+        ({"lthr": 170.5}, "lthr"),
+        ({"timezone": "localtime"}, "timezone"),
     ],
 )
 def test_invalid_patches_are_400_naming_the_field_and_change_nothing(client, me: Caller, patch, field):

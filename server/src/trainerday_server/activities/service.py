@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker, undefer
 from trainerday_server.activities.files import decode_upload, read_upload
 from trainerday_server.activities.files.detect import DecodedUpload
 from trainerday_server.activities.fitexport import recording_to_fit
+from trainerday_server.activities.linking import plan_for_ride
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.storage import FileStorage
@@ -32,7 +32,7 @@ from trainerday_server.activities.streams import decode_streams, encode_streams,
 from trainerday_server.athlete.service import bump_data_revision, ftp_on, get_athlete
 from trainerday_server.db import session_scope
 from trainerday_server.errors import Conflict, NotFound, ValidationFailed
-from trainerday_server.models import Activity, Athlete, CalendarEvent
+from trainerday_server.models import Activity, Athlete
 
 # Another file of the same ride: it starts within this many seconds of an existing activity and its elapsed
 # time is within DUPLICATE_DURATION of that activity's (a device's own elapsed time and the span of an
@@ -99,7 +99,7 @@ def upload_activity(
             _lock_athlete(session, athlete_id)
             _refuse_duplicates(session, athlete_id, sha256, info.external_id, measured.metrics)
             activity = _new_activity(athlete_id, measured, info, key, sha256)
-            activity.calendar_event_id = _planned_event_for(session, activity)
+            activity.calendar_event_id = plan_for_ride(session, activity)
             storage.store(key, decoded.original)
             written = True
             try:
@@ -233,31 +233,6 @@ def _file_name(name: str | None) -> str | None:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(c for c in base if c.isprintable() and c not in '"')
     return base[:255] or None
-
-
-def _planned_event_for(session: Session, activity: Activity) -> int | None:
-    """The planned workout this ride completes: one on its local date not yet completed by another ride,
-    the closest in duration when there are several (then the earliest planned)."""
-    taken = sa.select(Activity.id).where(Activity.calendar_event_id == CalendarEvent.id).exists()
-    candidates = session.execute(
-        sa.select(CalendarEvent.id, CalendarEvent.workout)
-        .where(
-            CalendarEvent.athlete_id == activity.athlete_id,
-            CalendarEvent.calendar_date == activity.local_date,
-            CalendarEvent.type == "workout",
-            ~taken,
-        )
-        .order_by(CalendarEvent.id)
-    ).all()
-    if not candidates:
-        return None
-    actual = max(activity.timer_seconds, 1)
-
-    def mismatch(workout: dict[str, Any] | None) -> float:
-        planned = float((workout or {}).get("durationMinutes") or 0) * 60
-        return abs(math.log(actual / planned)) if planned > 0 else math.inf
-
-    return int(min(candidates, key=lambda row: mismatch(row.workout)).id)
 
 
 # --- reading ---------------------------------------------------------------------------------------------

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import zoneinfo
+from functools import cache
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from trainerday_server.schemas import ApiModel, ApiOut
+from trainerday_server.schemas import ApiModel, ApiOut, Number, WholeNumber
+
+
+@cache
+def iana_time_zones() -> frozenset[str]:
+    """The IANA zone names (from the tzdata package), without host aliases such as ``localtime`` that
+    ``zoneinfo.available_timezones()`` also lists."""
+    names = importlib.resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(names) & zoneinfo.available_timezones()
 
 
 class PowerZoneOut(ApiOut):
@@ -42,11 +52,11 @@ class AthletePatch(ApiModel):
     """Only the fields sent change; optional physiology may be cleared with null."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    weight_kg: float | None = Field(default=None, ge=20, le=300)
-    ftp: int | None = Field(default=None, ge=1, le=2000)
-    lthr: int | None = Field(default=None, ge=60, le=240)
-    max_heart_rate: int | None = Field(default=None, ge=80, le=250)
-    resting_heart_rate: int | None = Field(default=None, ge=20, le=150)
+    weight_kg: Number | None = Field(default=None, ge=20, le=300)
+    ftp: WholeNumber | None = Field(default=None, ge=1, le=2000)
+    lthr: WholeNumber | None = Field(default=None, ge=60, le=240)
+    max_heart_rate: WholeNumber | None = Field(default=None, ge=80, le=250)
+    resting_heart_rate: WholeNumber | None = Field(default=None, ge=20, le=150)
     timezone: str | None = Field(default=None, description="An IANA time zone such as Europe/Berlin.")
     units: Literal["metric", "imperial"] | None = None
 
@@ -55,7 +65,7 @@ class AthletePatch(ApiModel):
     def _real_time_zone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if value not in zoneinfo.available_timezones():
+        if value not in iana_time_zones():
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin, America/Denver)")
         return value
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from trainerday_server.schemas import MAX_ID, ApiModel, ApiOut, IsoDate
+from trainerday_server.schemas import MAX_ID, ApiModel, ApiOut, IsoDate, WholeNumber
 from trainerday_server.workouts.schemas import MetricsOut, PlannedWorkoutOut, WorkoutIn
 
 
@@ -17,7 +17,7 @@ class EventIn(ApiModel):
     title: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=10_000)
     embed_workout: WorkoutIn | None = Field(default=None, description="The workout to plan.")
-    workout_id: int | None = Field(
+    workout_id: WholeNumber | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from trainerday_server.activities.compliance import compliance
+from trainerday_server.activities.linking import keep_completion_true
 from trainerday_server.athlete.service import bump_data_revision, current_ftp
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Activity, CalendarEvent
@@ -91,6 +92,7 @@ def create_event(session: Session, athlete_id: int, draft: EventDraft) -> Calend
     session.add(event)
     bump_data_revision(session, athlete_id)
     session.flush()
+    keep_completion_true(session, event)
     return event
 
 
@@ -110,6 +112,7 @@ def replace_event(session: Session, athlete_id: int, event_id: int, draft: Event
         setattr(event, column, value)
     bump_data_revision(session, athlete_id)
     session.flush()
+    keep_completion_true(session, event)
     return event
 
 

@@ -106,6 +106,12 @@ def planned_for(segments: Sequence[Sequence[Any]], ftp: int) -> tuple[PlannedMet
     return entry
 
 
+def forget_metrics() -> None:
+    """Drop every remembered metric (as a restart or an FTP change would): for measuring cold reads."""
+    with _memo_lock:
+        _metrics_memo.clear()
+
+
 def metrics_json(segments: Sequence[Sequence[Any]], ftp: int) -> orjson.Fragment:
     """The API's ``metrics`` for stored segments at ``ftp``, serialised (see ``planned_for``)."""
     return planned_for(segments, ftp)[1]
