@@ -90,8 +90,40 @@ def test_calendar_query_parameters_are_documented(client):
     assert names["startDate"]["required"] and names["endDate"]["required"]
 
 
-def test_interactive_explorer(client):
+def test_interactive_explorer_works_without_the_internet(client):
     response = client.get("/docs")
     assert response.status_code == 200
-    assert "swagger-ui" in response.text.lower()
+    assert "<title>Explore the API · TrainerDay</title>" in response.text
     assert "/openapi.json" in response.text
+    assert "http://" not in response.text.replace("http://127", "") and "https://" not in response.text
+    for asset in (
+        "/static/swagger-ui/swagger-ui-bundle.js",
+        "/static/swagger-ui/swagger-ui.css",
+        "/static/favicon.svg",
+    ):
+        assert asset in response.text
+        assert client.get(asset).status_code == 200
+    assert client.get("/docs/oauth2-redirect").status_code == 200
+
+
+def test_openapi_documents_the_errors_the_api_really_gives(client):
+    schema = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+    }
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, f"{method} {path}"
+            if path.startswith("/api/v1"):
+                assert {"401", "403"} <= set(responses), f"{method} {path}"
+                if "{" in path:
+                    assert "404" in responses, f"{method} {path}"
+            for status, response in responses.items():
+                if status[0] in "45":
+                    assert response["content"] == problem, f"{method} {path} {status}"

@@ -132,3 +132,22 @@ def test_the_password_can_be_typed_instead_of_passed(fresh_env):
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d+\n", result.stdout)
     assert "typed password 1" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://x/y", "TRAINERDAY_DATABASE_URL is not usable"),
+        ("not a url at all", "TRAINERDAY_DATABASE_URL is not usable"),
+        ("postgresql://nobody@127.0.0.1:1/none", "cannot open the database"),
+    ],
+)
+def test_an_unusable_database_is_a_clear_error(fresh_env, url, says):
+    env = {**fresh_env, "TRAINERDAY_DATABASE_URL": url}
+    for args in (
+        ["keys", "list", "a@example.com"],
+        ["users", "create", "a@example.com", "--password", "x" * 8],
+    ):
+        result = cli(env, *args)
+        assert result.returncode == 1
+        assert says in result.stderr and "Traceback" not in result.stderr

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
@@ -73,7 +74,7 @@ def create_app(
         lifespan=lifespan,
         # FastAPI's built-in OpenTelemetry costs a check on every request; nothing here configures a provider.
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        docs_url="/docs",
+        docs_url=None,  # served below from vendored assets: the explorer must work without the internet
         redoc_url=None,
     )
     secret = settings.resolved_secret_key
@@ -100,6 +101,21 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def explorer() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Explore the API · TrainerDay",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def explorer_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -131,6 +147,57 @@ def _configure_logging(level: str) -> None:
         logger.propagate = False
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details: every error the API returns has this shape.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri",
+            "examples": ["https://trainerday.example/problems/not-found"],
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "On 400s: every invalid field, by its path in the request.",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_ERRORS = {
+    "400": "Invalid request: `errors` lists each invalid field",
+    "401": "No valid token (see the WWW-Authenticate challenge)",
+    "403": "The token lacks this operation's scope",
+    "404": "Not found, or not yours",
+}
+
+
+def _document_errors(operation: dict[str, Any], path: str) -> None:
+    """Replace FastAPI's 422 (this API answers 400) with the problem responses the operation can give."""
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    wanted = []
+    if operation.get("parameters") or operation.get("requestBody"):
+        wanted.append("400")
+    if operation.get("security"):
+        wanted += ["401", "403"]
+    if "{" in path:
+        wanted.append("404")
+    for status in wanted:
+        responses.setdefault(status, {"description": _ERRORS[status]})
+    for status, response in responses.items():
+        if status[0] in "45" and "content" not in response:
+            response["content"] = _PROBLEM_CONTENT
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, plus personal API keys as an alternative to OAuth on every secured operation."""
     if app.openapi_schema:
@@ -142,10 +209,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "scheme": "bearer",
         "description": "A personal API key, td_..., with the scopes chosen when it was created.",
     }
-    for path_item in schema.get("paths", {}).values():
+    schemas = schema["components"].setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
             requirements = operation.get("security")
             if requirements and all("oauth2" in r for r in requirements):
                 operation["security"] = [*requirements, {"personalApiKey": []}]
+            _document_errors(operation, path)
     app.openapi_schema = schema
     return schema

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Column, Table
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from trainerday_server.config import SecretKeyError, get_settings
@@ -47,16 +49,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def open_database() -> Engine:
+    """An engine on the configured database, which must exist, answer and be migrated; else a clear error."""
+    from trainerday_server.migrate import is_up_to_date
+
+    url = get_settings().resolved_database_url
+    try:
+        engine = create_db_engine(url)
+    except (ValueError, sa.exc.ArgumentError) as exc:
+        raise fail(f"TRAINERDAY_DATABASE_URL is not usable: {exc}") from None
+    try:
+        migrated = is_up_to_date(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        raise fail(f"cannot open the database {where}: {getattr(exc, 'orig', exc)}") from None
+    if not migrated:
+        engine.dispose()
+        raise fail("the database is not migrated: run `trainerday-server db upgrade` first")
+    return engine
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A writer session on the configured database, committed when the command succeeds."""
-    settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = open_database()
     try:
-        from trainerday_server.migrate import is_up_to_date
-
-        if not is_up_to_date(engine):
-            raise fail("the database is not migrated: run `trainerday-server db upgrade` first")
         with session_scope(make_session_factory(engine, writer=True)) as session:
             yield session
     except TrainerDayError as exc:
@@ -85,22 +103,11 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
-    """Serve the API (and, later, the web pages)."""
+    """Serve the API, the explorer (/docs) and the web pages."""
     import uvicorn
 
-    from trainerday_server.migrate import is_up_to_date
-
     settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
-    try:
-        if not is_up_to_date(engine):
-            raise fail("the database is not migrated: run `trainerday-server db upgrade` first")
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        raise fail(f"cannot open the database {engine.url.render_as_string()}: {exc}") from None
-    finally:
-        engine.dispose()
+    open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(

@@ -102,6 +102,8 @@ async def _on_bearer_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BearerError)
     slug = {401: "unauthorized", 403: "insufficient-scope", 400: "invalid-request"}[exc.status]
     extra: dict[str, Any] = {"scope": exc.scope} if exc.scope else {}
+    if exc.status == 400:  # the only one: a token in the query string
+        extra["errors"] = [{"field": "access_token", "message": exc.detail}]
     return problem_response(
         exc.status, slug, exc.detail, headers={"WWW-Authenticate": exc.challenge()}, **extra
     )

@@ -81,6 +81,7 @@ def test_token_in_query_string_is_refused(client, me: Caller):
     response = client.get(f"/api/v1/athlete?access_token={me.key}")
     assert response.status_code == 400
     assert 'error="invalid_request"' in response.headers["www-authenticate"]
+    assert response.json()["errors"][0]["field"] == "access_token"
     # ...even alongside a valid header: the token has leaked into logs and must not be encouraged.
     response = client.get(f"/api/v1/athlete?access_token={me.key}", headers=me.headers)
     assert response.status_code == 400
