@@ -559,6 +559,27 @@ def test_local_time_and_heart_rate_zones_follow_the_profile(client, me, db, samp
     assert in_range.json()["total"] == 1  # the athlete's local date, not UTC's
 
 
+def test_a_rides_local_time_stays_when_the_athlete_changes_time_zone(client, me, samples):
+    # The local time is the ride's own (its wall clock where it was ridden, as Strava's start_date_local),
+    # and its date is the one the date filter and the planned-workout link use: neither moves afterwards.
+    profile = {"timezone": "America/Denver"}
+    assert client.patch("/api/v1/athlete", headers=me.headers, json=profile).status_code == 200
+    denver = upload(client, me, (samples / "fit/14582164182.fit.gz").read_bytes()).json()
+    assert denver["startTimeLocal"] == "2025-02-18T17:10:45-07:00"
+
+    profile = {"timezone": "Asia/Tokyo"}  # in Tokyo that start is 2025-02-19T09:10:45+09:00
+    assert client.patch("/api/v1/athlete", headers=me.headers, json=profile).status_code == 200
+    url = f"/api/v1/activities/{denver['id']}"
+    assert client.get(url, headers=me.headers).json()["startTimeLocal"] == "2025-02-18T17:10:45-07:00"
+    listed = client.get("/api/v1/activities?startDate=2025-02-18&endDate=2025-02-18", headers=me.headers)
+    assert [a["startTimeLocal"] for a in listed.json()["data"]] == ["2025-02-18T17:10:45-07:00"]
+    renamed = client.patch(url, headers=me.headers, json={"name": "Denver loop"}).json()
+    assert renamed["startTimeLocal"] == "2025-02-18T17:10:45-07:00"
+
+    tokyo = upload(client, me, (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()).json()
+    assert tokyo["startTimeLocal"] == "2020-06-01T23:52:40+09:00"  # a ride uploaded since: Tokyo's
+
+
 def plan(client: TestClient, caller: Caller, day: str, minutes: float, title: str = "Plan") -> int:
     response = client.post(
         "/api/v1/calendar/events",
