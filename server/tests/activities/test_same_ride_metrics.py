@@ -1,10 +1,8 @@
 """The same ride recorded as FIT and exported as TCX or GPX gives the same metrics, within 2%.
 
-What is compared: the figures computed from the records on both sides. The FIT is taken without its session
-(the device's own summary), because where a FIT has one the API reports the device's figures, as the head
-unit showed them, and those legitimately differ from anything an export can carry: the Edge of
-2020-06-01-16-52-40 reports 113 s elapsed and 93.7 s of timer for records spanning 127 s, and the Garmin of
-4078723797 averages power with zeros (219 W against 226 W over moving time).
+What is compared: the figures computed from the records on both sides, with the FIT taken without its
+session (the device's own summary). What the API reports, device figures included, is compared per field in
+``test_same_ride_api.py``, which says where and why a device's figures differ from an export's.
 
 Distance needs one more word. A GPX has positions only, and a position-only ride's distance is what the
 positions cover between its first and last point, leaving out moves across stopped time. The device's

@@ -32,10 +32,42 @@ Which series each figure uses
 - Work (kJ) sums power over all timer seconds. Average speed is distance over moving time.
 - Climbing, and distance measured from positions, count only while the timer runs: a change of altitude
   or position across stopped time is left out, as head units do.
-- Where the recording carries the device's own summary (a FIT session), elapsed and timer time, distance,
-  elevation gain and average/max power and heart rate are the device's, as the athlete saw them on the head
-  unit; a device figure outside the same physical limits is ignored (and said so in ``warnings``). Average
-  cadence is always computed: devices disagree on it most (one sample ride's head unit reports 131 rpm).
+- Moving time is the timer time less the timer seconds the records show stopped, so it never exceeds the
+  timer time, which never exceeds the elapsed time, whichever of them the device gave.
+
+The device's own summary
+------------------------
+Where the recording carries one (a FIT session), elapsed and timer time, distance and average/max power and
+heart rate are the device's, as the athlete saw them on the head unit, **if its records bear them out**:
+possible (within the physical limits above) and within ``RECORDS_TOLERANCE`` (2 %) of what its records
+give under one of the definitions devices use (``_record_figures``): an elapsed time no shorter than the
+records' span (less a second at each end), a timer time counted or measured (one second less per stretch
+of riding) and no longer than the elapsed time, an average power over moving seconds, over every timer
+second with zeros or over non-zero samples, an average heart rate over moving or all timer seconds.
+Otherwise the records' figure is reported and ``warnings`` names the device's value and the range its
+records give. Everything else is always computed from the records: NP, IF, TSS, zones, the power curve,
+work, speeds, average cadence (devices disagree on it most: one sample ride's head unit reports 131 rpm),
+and elevation gain (a head unit counts climbing on its barometer sampled faster than it records, with its
+own smoothing: on the sample rides up to 14 % from a count on its records, 1,254 m against 1,283 m on
+4078723797, so a FIT would not agree with its own export).
+
+What a FIT and its TCX/GPX export agree on
+------------------------------------------
+An export carries the records without the device's summary, so its figures are the records' and agree
+with the FIT's exactly where the FIT's are the records' too (start time, NP, IF, TSS, zones, power curve,
+work, climbing, speeds, average cadence, a device figure not borne out) and within 2 % where they are the
+device's (by the rule above), except by definition:
+
+- elapsed time, where a device kept its clock running before its first or after its last record;
+- timer and moving time (and average speed, distance over moving time), by up to a second per stretch of
+  riding: a device measures a duration, an export's seconds are counted (the 2-minute ride: 94 s against
+  96 s, two stretches);
+- average power, where the device averages every timer second with zeros (219 W against the export's 226 W
+  over moving seconds on 4078723797) or only non-zero samples;
+- anything a format does not carry: GPX has no power in Garmin's export; GPX has no distance or speed
+  channel, so distance is measured along the positions, short of the device's by what it counted before
+  its first record and in the second after each pause (668.2 m against 653.3 m on the 2-minute ride), and
+  maximum speed is the difference of two GPS fixes, not the device's smoothed speed.
 
 Agreement with TrainerDay's reference (trainerday/cycling-metrics)
 ------------------------------------------------------------------
@@ -52,6 +84,7 @@ zeros as recorded. (Its newest TSS test file expects 49 and 71 for two workouts;
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -120,7 +153,7 @@ class RideMetrics:
     start_time_local: datetime  # the same instant in the athlete's time zone
     elapsed_seconds: float
     timer_seconds: float
-    moving_seconds: int
+    moving_seconds: float  # the timer time less the seconds the records show stopped
     distance_meters: float | None
     elevation_gain_meters: float | None
     average_speed: float | None  # m/s, distance over moving time
@@ -147,7 +180,7 @@ class RideMetrics:
             "startTimeLocal": _iso(self.start_time_local),
             "elapsedSeconds": round(self.elapsed_seconds),
             "timerSeconds": round(self.timer_seconds),
-            "movingSeconds": self.moving_seconds,
+            "movingSeconds": round(self.moving_seconds),
             "distanceMeters": _round(self.distance_meters, 1),
             "elevationGainMeters": _round(self.elevation_gain_meters, 1),
             "averageSpeed": _round(self.average_speed, 3),
@@ -190,7 +223,6 @@ def ride_metrics(
     grid = {name: _resample(time, values, seconds) for name, values in channels.items()}
     power, heart_rate, cadence, speed = (grid.get(n) for n in ("power", "heartRate", "cadence", "speed"))
     moving = _moving(seconds.size, speed, power, cadence)
-    moving_seconds = int(moving.sum())
     ride_power = _moving_samples(power, moving)
     ride_heart_rate = _moving_samples(heart_rate, moving)
     ride_cadence = _moving_samples(cadence, moving)
@@ -201,37 +233,35 @@ def ride_metrics(
         tss = ride_power.size * np_watts * intensity / (ftp * 3600) * 100  # t: the ridden power series
     average_power = _mean(ride_power)
 
-    computed = DeviceSummary(
-        elapsed_seconds=float(round(time[-1]) - round(time[0]) + 1),
-        timer_seconds=float(seconds.size),
-        distance_meters=_distance(time, channels),
-        average_power=average_power,
-        max_power=_max(power),
-        average_heart_rate=_mean(ride_heart_rate),
-        max_heart_rate=_max(heart_rate),
-        total_ascent_meters=_elevation_gain(grid.get("altitude"), seconds),
+    figures = _record_figures(
+        time, seconds, _distance(time, channels), power, heart_rate, average_power, _mean(ride_heart_rate)
     )
-    reported = _prefer_device(computed, recording.summary, warnings)
-    distance = reported.distance_meters
+    reported = _prefer_device(figures, recording.summary, warnings)
+    elapsed = reported["elapsed_seconds"] or 0.0
+    # A count of whole seconds may exceed a device's elapsed duration by a second or two (see _prefer_device).
+    timer = min(reported["timer_seconds"] or 0.0, elapsed)
+    # The seconds the records show stopped, taken from the timer the device kept (or we counted).
+    moving_seconds = max(timer - (seconds.size - int(moving.sum())), 0.0)
+    distance = reported["distance_meters"]
     start = recording.start_time.astimezone(UTC)
     return RideMetrics(
         start_time=start,
         start_time_local=start.astimezone(zone),
-        elapsed_seconds=reported.elapsed_seconds or 0.0,
-        timer_seconds=reported.timer_seconds or 0.0,
+        elapsed_seconds=elapsed,
+        timer_seconds=timer,
         moving_seconds=moving_seconds,
         distance_meters=distance,
-        elevation_gain_meters=reported.total_ascent_meters,
+        elevation_gain_meters=_elevation_gain(grid.get("altitude"), seconds),
         average_speed=distance / moving_seconds if distance is not None and moving_seconds else None,
         max_speed=_max(speed),
-        average_power=reported.average_power,
-        max_power=reported.max_power,
+        average_power=reported["average_power"],
+        max_power=reported["max_power"],
         normalized_power=np_watts,
         intensity_factor=intensity,
         tss=tss,
         work_kj=float(np.nansum(power)) / 1000 if power is not None else None,
-        average_heart_rate=reported.average_heart_rate,
-        max_heart_rate=reported.max_heart_rate,
+        average_heart_rate=reported["average_heart_rate"],
+        max_heart_rate=reported["max_heart_rate"],
         average_cadence=_mean(ride_cadence[ride_cadence > 0]) if ride_cadence is not None else None,
         variability_index=np_watts / average_power if np_watts is not None and average_power else None,
         time_in_power_zones=_time_in_zones(ride_power, ftp, POWER_ZONES),
@@ -517,47 +547,127 @@ def _climbed(points: np.ndarray, hysteresis: float) -> float:
 
 # --- device summary ---------------------------------------------------------------------------------------
 
-_DEVICE_FIGURES: tuple[tuple[str, str, Limit], ...] = (
-    # (DeviceSummary field, words for warnings, possible range)
-    ("elapsed_seconds", "elapsed time", Limit("time", "s", 0, math.inf)),
-    ("timer_seconds", "timer time", Limit("time", "s", 0, math.inf)),
-    ("distance_meters", "distance", LIMITS["distance"]),
-    ("total_ascent_meters", "elevation gain", Limit("climbing", "m", 0, 100_000)),
-    ("average_power", "average power", LIMITS["power"]),
-    ("max_power", "max power", LIMITS["power"]),
-    ("average_heart_rate", "average heart rate", LIMITS["heartRate"]),
-    ("max_heart_rate", "max heart rate", LIMITS["heartRate"]),
+RECORDS_TOLERANCE = 0.02  # a device figure further than this from what its records give is not reported
+# Record times are whole seconds, a device's elapsed time is not: its records may span up to a second more
+# at each end (the indoor-trainer sample's Edge 800 reports 2,261.85 s for records spanning 2,263 s).
+ELAPSED_SLACK_SECONDS = 2.0
+TIMER_SLACK_SECONDS = 1.0  # a device's timer time against its elapsed time: both rounded their own way
+
+
+@dataclass(frozen=True, slots=True)
+class _Figure:
+    """A figure as the ride's records give it, and the range a device's own figure must lie in to be
+    consistent with those records (unbounded where the records cannot tell)."""
+
+    value: float | None
+    low: float = -math.inf
+    high: float = math.inf
+
+
+def _near(value: float | None, *definitions: float | None) -> _Figure:
+    """``value`` from the records; a device figure within RECORDS_TOLERANCE of it, or of the same figure
+    under another definition devices use (``definitions``), or between them, is consistent with it."""
+    known = [v for v in (value, *definitions) if v is not None]
+    if not known:
+        return _Figure(value)
+    return _Figure(value, min(known) * (1 - RECORDS_TOLERANCE), max(known) * (1 + RECORDS_TOLERANCE))
+
+
+def _record_figures(
+    time: np.ndarray,
+    seconds: np.ndarray,
+    distance: float | None,
+    power: np.ndarray | None,
+    heart_rate: np.ndarray | None,
+    average_power: float | None,
+    average_heart_rate: float | None,
+) -> dict[str, _Figure]:
+    """The figures a device also reports, from the records, with the range of device values they support.
+
+    - Elapsed time: our count of the seconds from the first record to the last; a device's may be longer
+      (it kept the clock running before its first or after its last record) but not shorter than the span.
+    - Timer time: our count of timer seconds, or one second less per stretch of riding, the way devices
+      that measure durations count it (the 2-minute Edge 1000 ride: 96 seconds counted, 93.7 s measured).
+    - Average power over moving seconds; devices also average every timer second with zeros (the Edge
+      1000 of 4078723797: 219 W, where 226 W is the average over moving seconds) or only non-zero samples.
+    - Average heart rate over moving seconds; devices also average over every timer second.
+    - Distance, maxima: one definition.
+    """
+    timer = float(seconds.size)
+    stretches = int(np.count_nonzero(np.diff(seconds) > 1)) + 1 if seconds.size else 0
+    with_zeros = float(np.nansum(power)) / timer if power is not None and timer else None
+    return {
+        "elapsed_seconds": _Figure(
+            float(round(time[-1]) - round(time[0]) + 1), low=float(time[-1] - time[0]) - ELAPSED_SLACK_SECONDS
+        ),
+        "timer_seconds": _near(timer, timer - stretches),
+        "distance_meters": _near(distance),
+        "average_power": _near(
+            average_power, with_zeros, _mean(power[power > 0]) if power is not None else None
+        ),
+        "max_power": _near(_max(power)),
+        "average_heart_rate": _near(
+            average_heart_rate, _mean(heart_rate[np.isfinite(heart_rate)]) if heart_rate is not None else None
+        ),
+        "max_heart_rate": _near(_max(heart_rate)),
+    }
+
+
+_DEVICE_FIGURES: tuple[tuple[str, str, Limit, int], ...] = (
+    # (DeviceSummary field, words for warnings, possible range, decimals in warnings); elapsed before timer
+    ("elapsed_seconds", "elapsed time", Limit("time", "s", 0, math.inf), 0),
+    ("timer_seconds", "timer time", Limit("time", "s", 0, math.inf), 0),
+    ("distance_meters", "distance", LIMITS["distance"], 1),
+    ("average_power", "average power", LIMITS["power"], 0),
+    ("max_power", "max power", LIMITS["power"], 0),
+    ("average_heart_rate", "average heart rate", LIMITS["heartRate"], 0),
+    ("max_heart_rate", "max heart rate", LIMITS["heartRate"], 0),
 )
 
 
 def _prefer_device(
-    computed: DeviceSummary, device: DeviceSummary | None, warnings: list[str]
-) -> DeviceSummary:
-    """The figures the device reported where it did and they are possible, the computed ones elsewhere."""
-    if device is None:
-        return computed
-    chosen = DeviceSummary()
-    for name, words, limit in _DEVICE_FIGURES:
-        value = getattr(device, name)
+    figures: dict[str, _Figure], device: DeviceSummary | None, warnings: list[str]
+) -> dict[str, float | None]:
+    """The device's figure where it reported one that is possible and consistent with its records (and a
+    timer time no longer than the elapsed time), the records' elsewhere; each figure not taken is a warning.
+
+    So a figure the API reports from a device lies within RECORDS_TOLERANCE of what its records give, under
+    one of the definitions devices use, and a TCX or GPX export of the same records agrees with it as far
+    as the definitions do (the module docstring lists what agrees and what cannot).
+    """
+    chosen: dict[str, float | None] = {}
+    for name, words, limit, decimals in _DEVICE_FIGURES:
+        figure = figures[name]
+        if name == "timer_seconds":
+            figure = dataclasses.replace(
+                figure, high=min(figure.high, (chosen["elapsed_seconds"] or 0.0) + TIMER_SLACK_SECONDS)
+            )
+        value = getattr(device, name) if device is not None else None
         if value is not None and not (math.isfinite(value) and limit.low <= value <= limit.high):
             warnings.append(f"the device's {words} of {value:,g} {limit.unit} ignored")
             value = None
-        setattr(chosen, name, value if value is not None else getattr(computed, name))
-    elapsed, timer, span = chosen.elapsed_seconds, chosen.timer_seconds, computed.elapsed_seconds or 0.0
-    if device.elapsed_seconds is not None and elapsed is not None:
-        if timer is not None and elapsed < timer - 1:  # a second's slack: devices round the two differently
+        elif value is not None and figure.value is not None and not figure.low <= value <= figure.high:
             warnings.append(
-                f"the device's elapsed time ({elapsed:,.0f} s) is shorter than its timer time "
-                f"({timer:,.0f} s); elapsed time taken from the records"
+                _not_borne_out(words, limit.unit, decimals, value, figure.value, figure.low, figure.high)
             )
-            chosen.elapsed_seconds = max(span, timer)
-        elif span > elapsed + max(60.0, 0.05 * elapsed):
-            warnings.append(
-                f"the records span {span:,.0f} s but the device's elapsed time is {elapsed:,.0f} s; "
-                "elapsed time taken from the records"
-            )
-            chosen.elapsed_seconds = span
+            value = None
+        chosen[name] = figure.value if value is None else value
     return chosen
+
+
+def _not_borne_out(
+    words: str, unit: str, decimals: int, value: float, records: float, low: float, high: float
+) -> str:
+    """The warning for a device figure outside the range [low, high] its records give."""
+
+    def show(x: float) -> str:
+        return f"{x:,.{decimals}f} {unit}"
+
+    bounds = f"{show(low)} to {show(high)}" if high < math.inf else f"at least {show(low)}"
+    return (
+        f"the device's {words} ({show(value)}) is not what its records give ({bounds}); "
+        f"{show(records)} from the records reported"
+    )
 
 
 # --- small helpers ----------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ CHANNELS: tuple[str, ...] = (
 class DeviceSummary:
     """What the head unit itself reported for the whole ride (a FIT ``session``), where it did.
 
-    The API reports these figures in preference to computed ones, as the athlete saw them on the device.
+    The API reports them in preference to computed ones, as the athlete saw them on the device, where the
+    recording's own samples bear them out (``metrics._prefer_device``; ascent and cadence are never used).
     """
 
     elapsed_seconds: float | None = None

@@ -34,10 +34,13 @@ class ActivitySummaryOut(ApiOut):
     sport: str | None
     sub_sport: str | None
     start_time: dt.datetime
-    start_time_local: dt.datetime = Field(description="The start in the athlete's time zone")
+    start_time_local: dt.datetime = Field(
+        description="The start in the athlete's time zone when the ride was uploaded: the ride's own local "
+        "time, whose date is the ride's local date; it does not move when the athlete changes time zone later"
+    )
     elapsed_seconds: int
-    timer_seconds: int = Field(description="Recording running, pauses excluded")
-    moving_seconds: int
+    timer_seconds: int = Field(description="Recording running, pauses excluded; at most elapsedSeconds")
+    moving_seconds: int = Field(description="Of the timer time, the seconds moving or pedalling")
     distance_meters: float | None
     elevation_gain_meters: float | None
     average_speed: float | None = Field(description="m/s, distance over moving time")

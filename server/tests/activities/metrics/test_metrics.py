@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -279,51 +280,154 @@ def test_altitude_change_across_a_pause_is_not_climbing():
 # --- the device's own summary ----------------------------------------------------------------------
 
 
-def test_the_device_summary_wins_where_it_has_figures():
-    summary = DeviceSummary(
-        elapsed_seconds=4000.5,
-        timer_seconds=3590.2,
-        distance_meters=30_000,
-        average_power=180,
-        max_power=650,
-        average_heart_rate=140,
-        max_heart_rate=172,
-        average_cadence=131,
-        total_ascent_meters=321,
-    )
-    result = metrics(ride(power=[200] * 3600, heartRate=[150] * 3600, cadence=[90] * 3600, summary=summary))
-    assert (result.elapsed_seconds, result.timer_seconds, result.distance_meters) == (4000.5, 3590.2, 30_000)
-    assert (result.average_power, result.max_power) == (180, 650)
-    assert (result.average_heart_rate, result.max_heart_rate) == (140, 172)
-    assert result.elevation_gain_meters == 321
-    assert result.average_cadence == 90  # always computed
-    assert result.normalized_power == pytest.approx(200)  # never the device's
-    assert result.moving_seconds == 3600
+# An hour at 1 Hz: 3,600 records 0..3599 s, power 200 W but 0 W coasting (at speed) for the last 600 s,
+# heart rate 150 bpm, 10 m a second. From the records: 3,600 timer seconds, all moving; average power over
+# moving seconds 166.7 W, with every timer second 166.7 W, over non-zero samples 200 W; distance 35,990 m.
+HOUR = {
+    "power": [200] * 3000 + [0] * 600,
+    "heartRate": [150] * 3600,
+    "speed": [10] * 3600,
+    "distance": [10.0 * i for i in range(3600)],
+}
+BORNE_OUT = DeviceSummary(
+    elapsed_seconds=3640.5,  # the clock ran on after the last record: longer is possible
+    timer_seconds=3599.0,  # measured, not counted: one second less
+    distance_meters=36_400,  # 1.1 % more than the records
+    average_power=198,  # within 2 % of the non-zero average
+    max_power=203,
+    average_heart_rate=148,
+    max_heart_rate=152,
+    average_cadence=131,  # never reported
+    total_ascent_meters=321,  # never reported: no altitude, no climbing
+)
+
+
+def test_the_device_summary_wins_where_its_records_bear_it_out():
+    result = metrics(ride(**HOUR, summary=BORNE_OUT))
+    assert result.warnings == []
+    assert (result.elapsed_seconds, result.timer_seconds, result.distance_meters) == (3640.5, 3599, 36_400)
+    assert (result.average_power, result.max_power) == (198, 203)
+    assert (result.average_heart_rate, result.max_heart_rate) == (148, 152)
+    assert result.elevation_gain_meters is None and result.average_cadence is None
+    assert result.normalized_power == pytest.approx(normalized_power(np.array(HOUR["power"], dtype=float)))
+    assert result.moving_seconds == 3599  # the device's timer, no second of it stopped
+    assert result.average_speed == pytest.approx(36_400 / 3599)
+
+
+@pytest.mark.parametrize(
+    ("figure", "value", "reported", "warning"),
+    [
+        (
+            "elapsed_seconds",
+            3590,  # the records span 3,599 s: a device's elapsed time can be 2 s shorter, no more
+            3600,
+            "the device's elapsed time (3,590 s) is not what its records give (at least 3,597 s); "
+            "3,600 s from the records reported",
+        ),
+        (
+            "timer_seconds",
+            3673,  # 2 % more than 3,600 counted seconds
+            3600,
+            "the device's timer time (3,673 s) is not what its records give (3,527 s to 3,672 s); "
+            "3,600 s from the records reported",
+        ),
+        (
+            "distance_meters",
+            36_800,
+            35_990,
+            "the device's distance (36,800.0 m) is not what its records give (35,270.2 m to 36,709.8 m); "
+            "35,990.0 m from the records reported",
+        ),
+        (
+            "average_power",
+            160,  # below the average with zeros (166.7 W) by more than 2 %
+            500 / 3,
+            "the device's average power (160 W) is not what its records give (163 W to 204 W); "
+            "167 W from the records reported",
+        ),
+        (
+            "max_power",
+            210,
+            200,
+            "the device's max power (210 W) is not what its records give (196 W to 204 W); "
+            "200 W from the records reported",
+        ),
+        (
+            "average_heart_rate",
+            120,  # a device that averaged in dropouts of 0 bpm
+            150,
+            "the device's average heart rate (120 bpm) is not what its records give (147 bpm to 153 bpm); "
+            "150 bpm from the records reported",
+        ),
+        (
+            "max_heart_rate",
+            140,
+            150,
+            "the device's max heart rate (140 bpm) is not what its records give (147 bpm to 153 bpm); "
+            "150 bpm from the records reported",
+        ),
+    ],
+)
+def test_a_device_figure_its_records_do_not_bear_out_is_replaced(figure, value, reported, warning):
+    summary = dataclasses.replace(BORNE_OUT, **{figure: value})
+    if figure == "timer_seconds":
+        summary.elapsed_seconds = 4000  # so that only the records can refuse it
+    result = metrics(ride(**HOUR, summary=summary))
+    assert result.warnings == [warning]
+    assert getattr(result, figure) == pytest.approx(reported)
+    others = {f.name for f in dataclasses.fields(DeviceSummary)} - {
+        figure,
+        "average_cadence",
+        "total_ascent_meters",
+    }
+    for name in others:
+        assert getattr(result, name) == getattr(summary, name), name  # the others stay the device's
+
+
+def test_a_device_elapsed_time_within_whole_second_rounding_of_the_records_is_kept():
+    summary = DeviceSummary(elapsed_seconds=3597.0, timer_seconds=3597.0)  # records span 3,599 s
+    result = metrics(ride(**HOUR, summary=summary))
+    assert (result.warnings, result.elapsed_seconds, result.timer_seconds) == ([], 3597, 3597)
+
+
+def test_a_device_timer_time_longer_than_its_elapsed_time_is_replaced():
+    # Both within 2 % of the records, but a timer cannot run longer than the clock.
+    summary = DeviceSummary(elapsed_seconds=3598, timer_seconds=3640)
+    result = metrics(ride(**HOUR, summary=summary))
+    assert result.warnings == [
+        "the device's timer time (3,640 s) is not what its records give (3,527 s to 3,599 s); "
+        "3,600 s from the records reported"
+    ]
+    # The 3,600 counted seconds are cut to the device's elapsed time, which may be two seconds shorter.
+    assert (result.elapsed_seconds, result.timer_seconds, result.moving_seconds) == (3598, 3598, 3598)
 
 
 def test_impossible_device_figures_are_ignored():
-    summary = DeviceSummary(timer_seconds=50, elapsed_seconds=40, max_power=20_000, average_heart_rate=0)
+    summary = DeviceSummary(
+        timer_seconds=-5, elapsed_seconds=math.inf, max_power=20_000, average_heart_rate=0
+    )
     result = metrics(ride(power=[100] * 60, heartRate=[120] * 60, summary=summary))
     assert result.warnings == [
+        "the device's elapsed time of inf s ignored",
+        "the device's timer time of -5 s ignored",
         "the device's max power of 20,000 W ignored",
         "the device's average heart rate of 0 bpm ignored",
-        "the device's elapsed time (40 s) is shorter than its timer time (50 s); "
-        "elapsed time taken from the records",
     ]
     assert (result.max_power, result.average_heart_rate) == (100, 120)
-    assert (result.elapsed_seconds, result.timer_seconds) == (60, 50)
+    assert (result.elapsed_seconds, result.timer_seconds) == (60, 60)
 
 
-def test_a_device_elapsed_time_far_shorter_than_the_records_is_ignored():
-    summary = DeviceSummary(elapsed_seconds=3000, timer_seconds=2990)
-    result = metrics(ride(np.arange(0, 4000, 1.0), power=[150] * 4000, summary=summary))
-    assert result.warnings == [
-        "the records span 4,000 s but the device's elapsed time is 3,000 s; "
-        "elapsed time taken from the records"
-    ]
-    assert (result.elapsed_seconds, result.timer_seconds) == (4000, 2990)
-    near = metrics(ride(np.arange(0, 3100, 1.0), power=[150] * 3100, summary=summary))
-    assert (near.warnings, near.elapsed_seconds) == ([], 3000)  # within a minute: the device's figure
+def test_moving_time_is_the_devices_timer_less_the_stopped_seconds():
+    # Two stretches of 60 records around a 100 s pause; the rider stands still for the last 20 of each.
+    time = [*range(60), *range(160, 220)]
+    speed = ([8] * 40 + [0] * 20) * 2
+    counted = metrics(ride(time, speed=speed, pauses=[(59, 160)]))
+    assert (counted.elapsed_seconds, counted.timer_seconds, counted.moving_seconds) == (220, 120, 80)
+    summary = DeviceSummary(elapsed_seconds=219.4, timer_seconds=118.2)  # 59 s + 59 s measured
+    measured = metrics(ride(time, speed=speed, pauses=[(59, 160)], summary=summary))
+    assert measured.warnings == []
+    assert (measured.elapsed_seconds, measured.timer_seconds) == (219.4, 118.2)
+    assert measured.moving_seconds == pytest.approx(118.2 - 40)
 
 
 # --- thresholds, time zones, JSON ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from trainerday_server.activities.metrics import normalized_power, power_curve, ride_metrics
+from trainerday_server.activities.recording import DeviceSummary
 
 from .synthetic import ride
 
@@ -78,7 +80,7 @@ steps = st.sampled_from([0.0, 0.3, 1.0, 1.0, 1.0, 1.0, 2.0, 5.0, 9.0, 15.0, 120.
 
 
 @st.composite
-def recordings(draw, *, dirty: bool = True):
+def recordings(draw, *, dirty: bool = True, with_summary: bool = False):
     n = draw(st.integers(1, 300))
     time = np.cumsum([0.0, *draw(st.lists(steps, min_size=n - 1, max_size=n - 1))])
     span = float(time[-1])
@@ -97,7 +99,29 @@ def recordings(draw, *, dirty: bool = True):
         extra["speed"] = draw(arrays(np.float64, n, elements=st.floats(0, 20)))
     if draw(st.booleans()):
         extra["altitude"] = draw(arrays(np.float64, n, elements=st.floats(-1000, 10000)))
-    return ride(time, pauses=pauses, power=power, heartRate=heart_rate, **extra)
+    summary = draw(st.none() | device_summaries(span)) if with_summary else None
+    return ride(time, pauses=pauses, power=power, heartRate=heart_rate, summary=summary, **extra)
+
+
+@st.composite
+def device_summaries(draw, span: float) -> DeviceSummary:
+    """A head unit's summary of a ride whose records span ``span`` seconds: times near the span (as a
+    device reports them, a little off, or far off) or nonsense, other figures anything."""
+
+    def seconds() -> float | None:
+        near = st.floats(0.5, 1.05).map(lambda f: f * span)
+        return draw(st.none() | near | st.floats(span - 3, span + 3) | st.floats(allow_nan=True))
+
+    anything = st.none() | st.floats(allow_nan=True, allow_infinity=True)
+    return DeviceSummary(
+        elapsed_seconds=seconds(),
+        timer_seconds=seconds(),
+        distance_meters=draw(anything),
+        average_power=draw(anything),
+        max_power=draw(anything),
+        average_heart_rate=draw(anything),
+        max_heart_rate=draw(anything),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,3 +154,17 @@ def test_zones_sum_to_the_riding_seconds(recording):
     assert result.power_curve is not None and result.power_curve.seconds[-1] == result.moving_seconds
     assert result.average_power is not None
     assert abs(result.power_curve.watts[-1] - result.average_power) <= 1e-9 * result.average_power
+
+
+@settings(max_examples=400, deadline=None)
+@given(recordings(with_summary=True))
+def test_moving_time_within_timer_time_within_elapsed_time_with_or_without_a_device_summary(recording):
+    result = ride_metrics(recording, 250)
+    assert 0 <= result.moving_seconds <= result.timer_seconds <= result.elapsed_seconds
+    payload = result.to_json()  # whole seconds in the API, still in order
+    assert 0 <= payload["movingSeconds"] <= payload["timerSeconds"] <= payload["elapsedSeconds"]
+    if recording.summary is not None and recording.summary.timer_seconds is not None:
+        # The records' stopped seconds come off whichever timer time is reported.
+        counted = ride_metrics(dataclasses.replace(recording, summary=None), 250)
+        stopped = counted.timer_seconds - counted.moving_seconds
+        assert result.moving_seconds == max(result.timer_seconds - stopped, 0)
