@@ -19,6 +19,7 @@ from trainerday_server.migrate import alembic_config, upgrade
 from trainerday_server.models import Base
 
 FOUNDATION = "2026_11_27_foundation"
+ACTIVITIES = "2026_11_27_activities"
 WORKOUTS = "2026_11_27_workouts"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -99,4 +100,40 @@ def test_the_migrated_schema_is_what_the_models_declare(empty_database: str):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_rebuilding_calendar_events_keeps_the_rides_that_completed_them(empty_database: str):
+    """On SQLite the workouts migration rebuilds calendar_events; with foreign keys on, dropping the old
+    table would set every activity's calendar_event_id to NULL (env.py turns them off while migrating)."""
+    upgrade(empty_database, ACTIVITIES)
+    engine = create_db_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO athletes (id, email, password_hash, name, ftp, timezone, units, data_revision, "
+                "created_at, updated_at) "
+                "VALUES (1, 'a@example.com', 'x', 'A', 200, 'UTC', 'metric', 1, :t, :t)"
+            ),
+            {"t": NOW},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO calendar_events (id, athlete_id, calendar_date, type, title, created_at, "
+                "updated_at) VALUES (1, 1, :day, 'note', 'Ride', :t, :t)"
+            ),
+            {"day": dt.date(2026, 1, 15), "t": NOW},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO activities (id, athlete_id, name, start_time, local_date, elapsed_seconds, "
+                "timer_seconds, ftp, metrics, file_key, file_format, file_gzipped, file_size, file_sha256, "
+                "streams, calendar_event_id, created_at, updated_at) VALUES (1, 1, 'Ride', :t, :day, 60, 60, "
+                "200, '{}', 'key', 'fit', :no, 1, 'sha', :streams, 1, :t, :t)"
+            ),
+            {"t": NOW, "day": dt.date(2026, 1, 15), "no": False, "streams": b"\x00"},
+        )
+    upgrade(empty_database, WORKOUTS)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT calendar_event_id FROM activities")).scalar_one() == 1
     engine.dispose()
