@@ -190,10 +190,12 @@ def _field(path: str, name: str) -> str:
 
 
 def check_duration(duration_minutes: float | None, segments: Sequence[Segment], path: str) -> float:
-    """Return the workout's duration in minutes; a stated ``durationMinutes`` must agree with the segments."""
+    """Return the workout's duration in minutes: a stated ``durationMinutes`` as sent, int or float (it must
+    agree with the segments), else the segments' total, an int when all their minutes are (30, not 30.0)."""
     total = total_minutes(segments)
     if duration_minutes is None:
-        return total
+        minutes = [s.minutes for s in segments]
+        return sum(minutes) if all(isinstance(m, int) for m in minutes) else total
     if abs(duration_minutes - total) > DURATION_TOLERANCE_MINUTES:
         raise ValidationFailed.single(
             _field(path, "durationMinutes"),
