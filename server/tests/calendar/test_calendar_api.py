@@ -144,6 +144,8 @@ def test_fractional_minutes_and_title_override(client, me: Caller):
     ("embed", "field", "words"),
     [
         (workout(durationMinutes=45), "embedWorkout.durationMinutes", ["45", "25"]),
+        (workout(durationMinutes="25"), "embedWorkout.durationMinutes", ["number"]),
+        (workout(durationMinutes=False), "embedWorkout.durationMinutes", ["number"]),
         (workout(segments=[[0, 50, 50]]), "embedWorkout.segments[0][0]", ["minutes"]),
         (workout(segments=[[-5, 50, 50]]), "embedWorkout.segments[0][0]", ["minutes"]),
         (workout(segments=[[10, 50, 1001]]), "embedWorkout.segments[0][2]", ["1000"]),

@@ -107,6 +107,23 @@ def test_an_adjusted_copy_is_planned_as_sent_with_its_source(client, me: Caller)
     assert event["metrics"] == planned_metrics(parse_segments(easier["segments"]), 200).to_json()
 
 
+@pytest.mark.parametrize("sent", [30, 30.0, None])
+def test_duration_minutes_keeps_the_number_type_sent(client, me: Caller, sent):
+    fields = {} if sent is None else {"durationMinutes": sent}
+    shown = 30 if sent is None else sent  # not sent: the total of whole-minute segments, an int
+    segments = [[10, 50, 50], [10, 60, 60], [10, 45, 45]]
+    embedded = plan(client, me, embedWorkout={**THRESHOLD, "segments": segments, **fields})
+    source = library_workout(client, me, segments=segments, **fields)
+    copied = plan(client, me, workoutId=source["id"])
+    for event in (embedded, copied):
+        read = client.get(f"{EVENTS}/{event['id']}", headers=me.headers).json()
+        for duration in (event["embedWorkout"]["durationMinutes"], read["embedWorkout"]["durationMinutes"]):
+            assert (duration, type(duration)) == (shown, type(shown))
+    for event in client.get(JANUARY, headers=me.headers).json()["data"]:
+        duration = event["embedWorkout"]["durationMinutes"]
+        assert (duration, type(duration)) == (shown, type(shown))
+
+
 def test_deleting_the_library_workout_keeps_planned_copies(client, me: Caller):
     source = library_workout(client, me)
     event = plan(client, me, workoutId=source["id"])

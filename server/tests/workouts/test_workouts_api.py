@@ -82,6 +82,32 @@ def test_create_and_read(client, me: Caller):
     assert client.get(response.headers["location"], headers=me.headers).json() == created
 
 
+THIRTY_MINUTES = [[10, 50, 50], [10, 60, 60], [10, 45, 45]]
+
+
+@pytest.mark.parametrize(
+    ("segments", "sent", "shown"),
+    [
+        (THIRTY_MINUTES, 30, 30),
+        (THIRTY_MINUTES, 30.0, 30.0),
+        (THIRTY_MINUTES, 29.75, 29.75),
+        (THIRTY_MINUTES, None, 30),  # not sent: the segments' total, whole minutes as an int
+        ([[10.0, 50, 50], [20, 60, 60]], None, 30.0),
+        ([[0.5, 120, 120]], None, 0.5),
+    ],
+)
+def test_duration_minutes_keeps_the_number_type_sent(client, me: Caller, segments, sent, shown):
+    fields = {} if sent is None else {"durationMinutes": sent}
+    created = create(client, me, segments=segments, **fields)
+    url = f"{W}/{created['id']}"
+    replaced = client.put(url, headers=me.headers, json=workout(segments=segments, **fields)).json()
+    read = client.get(url, headers=me.headers).json()
+    listed = client.get(W, headers=me.headers).json()["data"][0]
+    for shown_now in (created, replaced, read, listed):
+        duration = shown_now["durationMinutes"]
+        assert (duration, type(duration)) == (shown, type(shown))
+
+
 def test_metrics_are_at_the_athletes_current_ftp(client, me: Caller):
     created = create(client, me)
     segments = parse_segments(workout()["segments"])
@@ -143,6 +169,9 @@ def test_delete(client, me: Caller):
     ("body", "field", "words"),
     [
         (workout(durationMinutes=45), "durationMinutes", ["45", "40"]),
+        (workout(durationMinutes="40"), "durationMinutes", ["number"]),
+        (workout(durationMinutes=True), "durationMinutes", ["number"]),
+        (workout(durationMinutes=10**400), "durationMinutes", ["1440"]),
         (workout(segments=[[0, 50, 50]]), "segments[0][0]", ["minutes"]),
         (workout(segments=[[10, "50", 50]]), "segments[0][1]", ["number"]),
         (workout(segments=[[10, 50, 1001]]), "segments[0][2]", ["1000"]),

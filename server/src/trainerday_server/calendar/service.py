@@ -22,7 +22,7 @@ from trainerday_server.models import Activity, CalendarEvent
 from trainerday_server.schemas import wire_timestamp
 from trainerday_server.workouts import service as workouts
 from trainerday_server.workouts.service import WorkoutDraft
-from trainerday_server.workouts.structure import Workout, parse_workout
+from trainerday_server.workouts.structure import Workout, stored_workout
 
 MAX_RANGE_DAYS = 366
 
@@ -192,4 +192,4 @@ def event_workout(session: Session, athlete_id: int, event_id: int) -> Workout:
     event = get_event(session, athlete_id, event_id)
     if event.workout is None:
         raise NotFound(f"calendar event {event_id} is a note: it plans no workout")
-    return parse_workout(event.workout, "embedWorkout")
+    return stored_workout(event.workout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -25,6 +27,30 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection: sa.Connection) -> Iterator[None]:
+    """Foreign keys off while SQLite migrates, checked afterwards.
+
+    Batch mode alters a table by copying it, dropping the original and renaming the copy. With foreign keys
+    on, SQLite's DROP TABLE first deletes every row, and the ON DELETE actions of the tables that reference it
+    fire: rebuilding ``workouts`` would unlink every calendar event planned from it. The pragma only takes
+    effect outside a transaction, so it is set on the driver's connection before the migration's begins.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+    broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:10]}")
+
+
 def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
@@ -35,7 +61,7 @@ def _run(connection: sa.Connection) -> None:
     )
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
-    with context.begin_transaction():
+    with _sqlite_foreign_keys_off(connection), context.begin_transaction():
         context.run_migrations()
 
 

@@ -3,7 +3,8 @@
 One polygon per segment (a ramp is a trapezoid), filled with the colour of the zone of the segment's mean
 power, each with a ``<title>`` tooltip; the picture has a ``<title>`` and ``<desc>`` for screen readers and
 scales to its container (``viewBox`` with ``preserveAspectRatio="none"`` stretches time, not text, as it
-holds no text). A dashed line marks FTP.
+holds no text). A dashed line marks FTP. Text is escaped for XML, quotes included, and stripped of what XML
+cannot carry at all, so that whatever a workout's text the picture is well-formed.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from trainerday_server.athlete.zones import POWER_ZONES, power_zone_of
-from trainerday_server.workouts.structure import Segment, total_minutes
+from trainerday_server.workouts.structure import Segment, strip_non_xml, total_minutes
 
 WIDTH = 1000
 HEIGHT = 300
 # Zone colours as in most training apps: grey, blue, green, yellow, orange, red, purple.
 ZONE_COLOURS = ("#9e9e9e", "#2f7fe0", "#3fae49", "#f5c518", "#f57c00", "#e53935", "#8e24aa")
+
+
+def _xml(text: str) -> str:
+    """``text`` as XML character data or attribute value."""
+    return escape(strip_non_xml(text), {'"': "&quot;", "'": "&apos;"})
 
 
 def _number(value: float) -> str:
@@ -58,7 +64,7 @@ def workout_svg(segments: Sequence[Segment], ftp: int | None = None, title: str 
         points = f"{x0},{HEIGHT} {x0},{y(segment.start)} {x1},{y(segment.end)} {x1},{HEIGHT}"
         shapes.append(
             f'<polygon class="zone-{zone}" points="{points}" fill="{ZONE_COLOURS[zone - 1]}">'
-            f"<title>{escape(label)}</title></polygon>"
+            f"<title>{_xml(label)}</title></polygon>"
         )
         elapsed += segment.seconds
     zones = ", ".join(f"zone {n} {name}" for n, name, _upper in POWER_ZONES)
@@ -67,8 +73,8 @@ def workout_svg(segments: Sequence[Segment], ftp: int | None = None, title: str 
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
             f'height="{HEIGHT}" preserveAspectRatio="none" role="img" aria-labelledby="title desc">',
-            f'<title id="title">{escape(summary)}</title>',
-            f'<desc id="desc">Power over time in % of FTP, coloured by power zone ({escape(zones)}).</desc>',
+            f'<title id="title">{_xml(summary)}</title>',
+            f'<desc id="desc">Power over time in % of FTP, coloured by power zone ({_xml(zones)}).</desc>',
             *shapes,
             f'<line x1="0" x2="{WIDTH}" y1="{y(100)}" y2="{y(100)}" stroke="#424242" stroke-width="1" '
             f'stroke-dasharray="6 4" vector-effect="non-scaling-stroke"><title>FTP</title></line>',

@@ -1,16 +1,28 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from trainerday_server.schemas import ApiModel, ApiOut
+from trainerday_server.workouts.structure import MAX_WORKOUT_MINUTES
 
 SEGMENTS_DESCRIPTION = (
     "Each [minutes, start %FTP, end %FTP] (a ramp when they differ), optionally followed by cadenceStart, "
     "cadenceEnd (rpm), type (warmup, active, rest, recovery, cooldown, freeride) and text."
 )
+
+
+def _json_number(value: Any) -> Any:
+    # int | float keeps what the client sent (30 stays 30, 30.0 stays 30.0; a float would make both 30.0),
+    # but would also take "30" and true, which the segments' numbers do not.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+JsonNumber = Annotated[int | float, BeforeValidator(_json_number)]
 
 
 class WorkoutIn(ApiModel):
@@ -21,10 +33,12 @@ class WorkoutIn(ApiModel):
     tags: list[str] | None = Field(
         default=None, max_length=20, description="At most 20, each up to 50 characters."
     )
-    duration_minutes: float | None = Field(
+    duration_minutes: JsonNumber | None = Field(
         default=None,
         gt=0,
-        description="Optional; must agree with the segments' total (to within half a minute).",
+        le=MAX_WORKOUT_MINUTES,
+        description="Optional; must agree with the segments' total (to within half a minute). "
+        "Echoed as sent: 30 stays 30, 30.0 stays 30.0.",
     )
     segments: list[Any] = Field(
         description=SEGMENTS_DESCRIPTION, examples=[[[10, 50, 50], [10, 60, 60], [10, 45, 45]]]

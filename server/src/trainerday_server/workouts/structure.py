@@ -9,8 +9,9 @@ the arrays the client sent (trailing empty optional fields are not echoed).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from trainerday_server.errors import FieldError, ValidationFailed
@@ -24,6 +25,15 @@ MAX_TEXT = 500
 SEGMENT_TYPES = frozenset({"warmup", "active", "rest", "recovery", "cooldown", "freeride"})
 # durationMinutes is often a rounded figure; within half a minute of the segments' sum it agrees.
 DURATION_TOLERANCE_MINUTES = 0.5
+
+# XML 1.0's characters (https://www.w3.org/TR/xml/#charsets): tab, line feed, carriage return, and all of
+# Unicode from U+0020 except the surrogates, U+FFFE and U+FFFF. Workout text travels in ZWO files and SVG
+# charts, so it may hold only these.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML_RULE = (
+    "text may not hold control characters other than tab and line breaks, U+FFFE, U+FFFF "
+    "or unpaired surrogates"
+)
 
 _FIELDS = ("minutes", "startPercent", "endPercent", "cadenceStart", "cadenceEnd", "type", "text")
 
@@ -62,6 +72,20 @@ class Segment:
         while len(values) > 3 and values[-1] is None:
             values.pop()
         return values
+
+
+def strip_non_xml(text: str) -> str:
+    """``text`` without the characters XML cannot carry, for where refusing is no answer: reading a user's
+    file, and writing files and charts of text stored before the API refused such characters."""
+    return _NOT_XML.sub("", text)
+
+
+def _non_xml_problem(text: str) -> str | None:
+    """What is wrong with ``text`` if it holds a character XML cannot carry: the first one, and where."""
+    found = _NOT_XML.search(text)
+    if found is None:
+        return None
+    return f"contains U+{ord(found[0]):04X} at character {found.start() + 1}; {_NOT_XML_RULE}"
 
 
 def _is_number(value: Any) -> bool:
@@ -104,6 +128,8 @@ def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | 
         errors.append(
             FieldError(f"{where}[6]", f"text must be null or a string of at most {MAX_TEXT} characters")
         )
+    elif text is not None and (problem := _non_xml_problem(text)):
+        errors.append(FieldError(f"{where}[6]", problem))
     if len(errors) > before:
         return None
     return Segment(
@@ -164,10 +190,12 @@ def _field(path: str, name: str) -> str:
 
 
 def check_duration(duration_minutes: float | None, segments: Sequence[Segment], path: str) -> float:
-    """Return the workout's duration in minutes; a stated ``durationMinutes`` must agree with the segments."""
+    """Return the workout's duration in minutes: a stated ``durationMinutes`` as sent, int or float (it must
+    agree with the segments), else the segments' total, an int when all their minutes are (30, not 30.0)."""
     total = total_minutes(segments)
     if duration_minutes is None:
-        return total
+        minutes = [s.minutes for s in segments]
+        return sum(minutes) if all(isinstance(m, int) for m in minutes) else total
     if abs(duration_minutes - total) > DURATION_TOLERANCE_MINUTES:
         raise ValidationFailed.single(
             _field(path, "durationMinutes"),
@@ -195,6 +223,17 @@ class Workout:
     def minutes(self) -> float:
         return total_minutes(self.segments)
 
+    def xml_safe(self) -> Workout:
+        """This workout with every text stripped of what XML cannot carry (see ``strip_non_xml``)."""
+        return Workout(
+            title=strip_non_xml(self.title),
+            description=strip_non_xml(self.description),
+            tags=tuple(strip_non_xml(tag) for tag in self.tags),
+            segments=tuple(
+                s if s.text is None else replace(s, text=strip_non_xml(s.text)) for s in self.segments
+            ),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The wire form, the inverse of ``parse_workout``."""
         return {
@@ -210,6 +249,10 @@ def _check_text(value: Any, path: str, limit: int, errors: list[FieldError], *, 
         return ""
     if not isinstance(value, str):
         errors.append(FieldError(path, "must be a string"))
+        return ""
+    problem = _non_xml_problem(value)
+    if problem:
+        errors.append(FieldError(path, problem))
         return ""
     text = value.strip()
     if required and not text:
@@ -241,7 +284,9 @@ def parse_workout(raw: Any, path: str = "workout") -> Workout:
 
     Every bad field is reported with its path (``workout.title``, ``workout.segments[3][1]``...; with an
     empty ``path``, for a workout that is the whole request body: ``title``, ``segments[3][1]``); title,
-    description and tags are stripped of surrounding whitespace and repeated tags are dropped.
+    description and tags are stripped of surrounding whitespace and repeated tags are dropped. Every text
+    (title, description, tags, segment texts) must hold only characters XML can carry: the library and the
+    calendar both validate here, and ZWO files and SVG charts are XML.
     """
     if not isinstance(raw, dict):
         raise ValidationFailed.single(
@@ -262,3 +307,14 @@ def parse_workout(raw: Any, path: str = "workout") -> Workout:
     if errors:
         _fail(errors)
     return Workout(title=title, description=description, tags=tags, segments=tuple(segments))
+
+
+def stored_workout(raw: Mapping[str, Any]) -> Workout:
+    """A workout back from the wire form it was validated in when stored. No checks: what was accepted then
+    stays readable when a rule tightens (exports and charts make its text safe, see ``Workout.xml_safe``)."""
+    return Workout(
+        title=raw["title"],
+        description=raw["description"],
+        tags=tuple(raw["tags"]),
+        segments=stored_segments(raw["segments"]),
+    )

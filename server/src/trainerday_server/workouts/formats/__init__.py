@@ -4,6 +4,10 @@
 ``import_workout`` tells the format from the content (falling back to the file name's extension) and returns
 a validated ``Workout``, or raises ``WorkoutFileError`` (400) naming the line, element, step or byte at fault
 (``PayloadTooLarge`` for files over ``MAX_FILE_BYTES``).
+
+Text XML cannot carry (control characters...) is refused by the API, but a user's file that holds some is
+still their workout: imports strip it. Exports strip it too, so that text stored before the API refused it
+never makes an export fail.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from trainerday_server.workouts.formats.common import (
     WorkoutFileError,
     check_size,
     file_error,
+    one_line,
 )
-from trainerday_server.workouts.structure import Workout
+from trainerday_server.workouts.structure import Workout, strip_non_xml
 
 __all__ = [
     "FORMATS",
@@ -71,6 +76,7 @@ def _ascii_name(title: str) -> str:
 
 def export_workout(workout: Workout, fmt: Format, ftp: float | None = None) -> ExportedFile:
     """``workout`` as a ``fmt`` file; ERG needs the athlete's ``ftp`` (watts), the others ignore it."""
+    workout = workout.xml_safe()
     if fmt == "zwo":
         content = zwo.export_zwo(workout)
     elif fmt == "mrc":
@@ -107,7 +113,7 @@ def import_workout(content: bytes, filename: str | None = None, ftp: float | Non
     targets) to % FTP; the title falls back to the file name."""
     check_size(content)
     fmt = detect_format(content, filename)
-    default_title = PurePath(filename).stem.strip() if filename else ""
+    default_title = one_line(strip_non_xml(PurePath(filename).stem)) if filename else ""
     default_title = default_title or DEFAULT_TITLE
     if fmt == "zwo":
         return zwo.import_zwo(content, default_title)

@@ -21,6 +21,7 @@ from trainerday_server.workouts.structure import (
     MAX_TITLE,
     Workout,
     parse_workout,
+    strip_non_xml,
 )
 
 # Real workout files are small: 2000 segments of ZWO with a text each are well under 1 MiB.
@@ -101,7 +102,7 @@ class Draft:
     text: str | None = None
 
     def add_text(self, message: str) -> None:
-        message = one_line(message)
+        message = one_line(strip_non_xml(message))
         if message:
             self.text = message if self.text is None else f"{self.text} {message}"
             self.text = self.text[:MAX_TEXT]
@@ -157,14 +158,16 @@ def build_workout(
     tags: Iterable[str],
     default_title: str,
 ) -> Workout:
-    """Validate what a file held. Metadata is clipped to our limits (a long name is no reason to refuse a
-    file); a bad segment is refused with the line, element or step it came from."""
+    """Validate what a file held. Metadata is clipped to our limits and stripped of what XML cannot carry (a
+    long name or a stray control character is no reason to refuse a file; segment texts are stripped as they
+    are added); a bad segment is refused with the line, element or step it came from."""
     if not drafts:
         raise file_error("file", "the workout has no segments")
-    tag_list = [t.strip()[:MAX_TAG] for t in tags if t.strip()][:MAX_TAGS]
+    cleaned = (strip_non_xml(tag).strip() for tag in tags)
+    tag_list = [tag[:MAX_TAG] for tag in cleaned if tag][:MAX_TAGS]
     raw = {
-        "title": (one_line(title or "") or default_title)[:MAX_TITLE],
-        "description": (description or "").strip()[:MAX_DESCRIPTION],
+        "title": (one_line(strip_non_xml(title or "")) or default_title)[:MAX_TITLE],
+        "description": strip_non_xml(description or "").strip()[:MAX_DESCRIPTION],
         "tags": tag_list,
         "segments": [d.wire() for d in drafts],
     }
