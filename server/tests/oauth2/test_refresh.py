@@ -7,7 +7,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import Clock, Database, Factory, LiveServer, bearer
-from tests.oauth2.flow import Authorization, RegisteredApp, log_in, race, refresh, register_app, works
+from tests.oauth2.flow import (
+    Authorization,
+    RegisteredApp,
+    introspect,
+    log_in,
+    race,
+    refresh,
+    register_app,
+    works,
+)
 
 
 def test_refresh_issues_a_new_access_and_refresh_token(flow: Authorization):
@@ -44,6 +53,28 @@ def test_a_narrower_scope_may_be_asked_for(flow: Authorization):
     assert response.status_code == 200 and response.json()["scope"] == "calendar:read"
     narrowed = response.json()["access_token"]
     assert flow.browser.get("/api/v1/athlete", headers=bearer(narrowed)).status_code == 403
+
+
+def test_narrowing_applies_to_the_access_token_only(flow: Authorization):
+    """RFC 6749 6: the new refresh token keeps the scope of the grant, so a later refresh may ask for all of
+    it again - by name, or by leaving scope out - but still never for more."""
+    tokens = flow.tokens(scope="athlete:read calendar:read")
+    narrowed = refresh(flow.browser, flow.app, tokens["refresh_token"], scope="athlete:read").json()
+    assert narrowed["scope"] == "athlete:read"
+    assert introspect(flow.browser, flow.app, narrowed["refresh_token"]).json()["scope"] == (
+        "athlete:read calendar:read"
+    )
+
+    widened = refresh(flow.browser, flow.app, narrowed["refresh_token"], scope="calendar:read athlete:read")
+    assert widened.status_code == 200 and widened.json()["scope"] == "athlete:read calendar:read"
+    calendar = "/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31"
+    assert flow.browser.get(calendar, headers=bearer(widened.json()["access_token"])).status_code == 200
+
+    narrowed = refresh(flow.browser, flow.app, widened.json()["refresh_token"], scope="calendar:read").json()
+    whole = refresh(flow.browser, flow.app, narrowed["refresh_token"])
+    assert whole.status_code == 200 and whole.json()["scope"] == "athlete:read calendar:read"
+    beyond = refresh(flow.browser, flow.app, whole.json()["refresh_token"], scope="athlete:read workout:read")
+    assert beyond.status_code == 400 and beyond.json()["error"] == "invalid_scope"
 
 
 @pytest.mark.parametrize("scope", ["athlete:read athlete:write", "workout:read", "not:a-scope"])

@@ -165,17 +165,21 @@ class IssuedCode(rfc6749.AuthorizationCodeMixin):
 
 @dataclass
 class IssuedToken(rfc6749.TokenMixin):
-    """An access or a refresh token (``kind``) as Authlib sees it, judged at the request's time ``now``."""
+    """An access or a refresh token (``kind``) as Authlib sees it, judged at the request's time ``now``.
+
+    A refresh token's scope is its whole grant's, however narrow the access token beside it: a refresh may
+    ask for less than that, or for all of it again (RFC 6749 6)."""
 
     row: OAuthToken
     kind: str  # "access_token" | "refresh_token"
+    scope: str
     now: int
 
     def check_client(self, client: Client) -> bool:
         return self.row.client_pk == client.row.id
 
     def get_scope(self) -> str:
-        return self.row.scope
+        return self.scope
 
     @property
     def expires_at(self) -> int:
@@ -420,7 +424,9 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
 
     def find_token(self, token: str) -> IssuedToken | None:
         found = service.find_token(self.session, self.secret_key, token)
-        return None if found is None else IssuedToken(found[0], found[1], unix_seconds(self.now))
+        if found is None:
+            return None
+        return IssuedToken(found.row, found.kind, found.scope, unix_seconds(self.now))
 
     def _generate_token(
         self, grant_type: str, client: Client, user: Athlete, scope: str, **_: Any

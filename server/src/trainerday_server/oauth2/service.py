@@ -194,8 +194,17 @@ def find_code(
     )
 
 
-def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthToken, str] | None:
-    """The token row and which of its tokens this is ("access_token" or "refresh_token"), whatever its state.
+@dataclass(frozen=True)
+class FoundToken:
+    row: OAuthToken
+    kind: str  # "access_token" | "refresh_token"
+    # What the token grants. An access token may be narrower than its grant; a refresh token always keeps
+    # the whole grant's scope (RFC 6749 6), which is its authorization code's.
+    scope: str
+
+
+def find_token(session: Session, secret_key: bytes, token: str) -> FoundToken | None:
+    """The token row, which of its tokens this is, and its scope, whatever its state.
 
     The prefix says which it is, so a ``token_type_hint`` is never needed."""
     if token.startswith(ACCESS_TOKEN_PREFIX):
@@ -204,8 +213,15 @@ def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthTo
         column, kind = OAuthToken.refresh_token_hash, "refresh_token"
     else:
         return None
-    row = session.scalar(sa.select(OAuthToken).where(column == token_hash(secret_key, token)))
-    return None if row is None else (row, kind)
+    found = session.execute(
+        sa.select(OAuthToken, OAuthAuthorizationCode.scope)
+        .join(OAuthAuthorizationCode, OAuthAuthorizationCode.id == OAuthToken.authorization_code_id)
+        .where(column == token_hash(secret_key, token))
+    ).first()
+    if found is None:
+        return None
+    row, grant_scope = found
+    return FoundToken(row, kind, row.scope if kind == "access_token" else grant_scope)
 
 
 # --- an athlete's connected apps -------------------------------------------------------------------------
@@ -215,7 +231,7 @@ def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthTo
 class Connection:
     client_id: str
     name: str
-    scopes: list[str]
+    scopes: list[str]  # what it may get at its next refresh: the whole of each grant still in force
     connected_at: dt.datetime  # when the athlete first approved it (of the approvals still in force)
     last_used_at: dt.datetime | None  # its last API call
 
@@ -238,7 +254,7 @@ def connections(session: Session, athlete_id: int, now: dt.datetime) -> list[Con
         sa.select(
             OAuthClient.client_id,
             OAuthClient.name,
-            OAuthToken.scope,
+            OAuthAuthorizationCode.scope,
             OAuthAuthorizationCode.created_at,
             OAuthToken.last_used_at,
         )
