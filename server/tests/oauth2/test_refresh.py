@@ -96,6 +96,21 @@ def test_replaying_a_used_refresh_token_revokes_the_whole_family(flow: Authoriza
     assert refresh(flow.browser, flow.app, second["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+def test_another_client_presenting_a_used_refresh_token_revokes_nothing(
+    flow: Authorization, public: RegisteredApp, db: Database
+):
+    """Replay detection is for the client the token was issued to. Anyone may authenticate as a public
+    client, so one of this app's used refresh tokens (say, from a log) must not let them end its
+    authorization."""
+    first = flow.tokens()
+    second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
+    for presenter in public, register_app(db.engine, name="Other App"):
+        response = refresh(flow.browser, presenter, first["refresh_token"])
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert works(flow.browser, second["access_token"])
+    assert refresh(flow.browser, flow.app, second["refresh_token"]).status_code == 200
+
+
 def test_other_authorizations_survive_a_replay(flow: Authorization):
     mine = flow.tokens()
     unrelated = flow.tokens()  # the same athlete approved the same app again: another family

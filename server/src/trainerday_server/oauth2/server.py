@@ -330,7 +330,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         token = self.server.find_token(refresh_token)
-        if token is None or token.kind != "refresh_token":
+        # Only the client it was issued to (authenticated by now) may set off replay detection: anyone can
+        # name a public client, and a stolen token alone must not end another app's authorization.
+        if token is None or token.kind != "refresh_token" or not token.check_client(self.request.client):
             return None
         if token.row.refresh_used_at is not None:
             self._refuse_replay(token)
