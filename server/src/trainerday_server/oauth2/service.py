@@ -279,13 +279,28 @@ def connections(session: Session, athlete_id: int, now: dt.datetime) -> list[Con
 
 
 def disconnect(session: Session, athlete_id: int, client_id: str, now: dt.datetime) -> None:
-    """Revoke every token this app holds for this athlete; NotFound if it holds none that still work."""
+    """Revoke every token this app holds for this athlete, and void the codes it has yet to redeem (marked
+    used, so redeeming one is refused); NotFound if it holds nothing that still works."""
     client_pk = session.scalar(sa.select(OAuthClient.id).where(OAuthClient.client_id == client_id))
-    result = session.execute(
+    # Codes first: a redemption racing this has either claimed its code (this UPDATE then waits for it to
+    # commit, and the next one revokes the tokens it issued) or will find the code used.
+    codes = session.execute(
+        sa.update(OAuthAuthorizationCode)
+        .where(
+            OAuthAuthorizationCode.athlete_id == athlete_id,
+            OAuthAuthorizationCode.client_pk == client_pk,
+            OAuthAuthorizationCode.used_at.is_(None),
+            OAuthAuthorizationCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    tokens = session.execute(
         sa.update(OAuthToken)
         .where(OAuthToken.athlete_id == athlete_id, OAuthToken.client_pk == client_pk, _live(now))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    if client_pk is None or cast(CursorResult[Any], result).rowcount == 0:
+    voided = cast(CursorResult[Any], codes).rowcount + cast(CursorResult[Any], tokens).rowcount
+    if client_pk is None or voided == 0:
         raise NotFound(f"no connected app with client id {client_id}")
