@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -38,6 +39,7 @@ CODE_SECONDS = 600  # RFC 6749 4.1.2: "a maximum authorization code lifetime of 
 # Each refresh issues a new refresh token, so this is how long an app may stay unused, not connected.
 REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
 
+CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
 MAX_REDIRECT_URI_LENGTH = 2000
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -53,6 +55,12 @@ def unix_seconds(moment: dt.datetime) -> int:
 class NewClient:
     client: OAuthClient
     secret: str | None  # shown once; None for a public client
+
+
+def _new_client_id() -> str:
+    # Letters and digits only: an id starting with "-" would read as an option on the CLI. Not a secret, but
+    # unguessable all the same: 24 characters carry ~143 random bits.
+    return "".join(secrets.choice(CLIENT_ID_ALPHABET) for _ in range(24))
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -97,7 +105,7 @@ def create_client(
     uris = list(dict.fromkeys(validate_redirect_uri(u) for u in redirect_uris))
     secret = None if public else new_token(CLIENT_SECRET_PREFIX)
     client = OAuthClient(
-        client_id=secrets.token_urlsafe(18),
+        client_id=_new_client_id(),
         name=name,
         secret_hash=None if secret is None else token_hash(secret_key, secret),
         redirect_uris=uris,
