@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import Factory, LiveServer
-from tests.oauth2.flow import Authorization, RegisteredApp, introspect, log_in, works
+from tests.oauth2.flow import Authorization, RegisteredApp, introspect, log_in, register_app, works
 from tests.test_cli import cli
 
 
@@ -107,6 +107,13 @@ def test_delete_revokes_every_token_of_the_app_on_a_running_server(live_server: 
         assert deleted.returncode == 0, deleted.stderr
         assert not works(client, tokens["access_token"])
     assert made["client_id"] not in cli(env, "clients", "list").stdout
+
+
+def test_client_ids_are_letters_and_digits(db):
+    """An id may never start with "-": the CLI would read it as an option (`clients delete -x...`)."""
+    ids = [register_app(db.engine).client_id for _ in range(100)]
+    assert all(re.fullmatch(r"[A-Za-z0-9]{24}", client_id) for client_id in ids), ids
+    assert len(set(ids)) == 100
 
 
 @pytest.mark.parametrize("command", ["delete", "rotate-secret"])

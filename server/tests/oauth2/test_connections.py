@@ -87,6 +87,40 @@ def test_disconnecting_revokes_every_token_the_app_holds(
     assert logged_in.delete(f"{URL}/{confidential.client_id}", headers=bearer(key)).status_code == 404
 
 
+def test_disconnecting_voids_the_apps_codes_not_yet_redeemed(
+    logged_in: TestClient, confidential: RegisteredApp, athlete: Athlete, factory: Factory, db: Database
+):
+    """A code approved a moment before the athlete disconnected must not reconnect the app afterwards."""
+    app = Authorization(logged_in, confidential)
+    other = Authorization(logged_in, register_app(db.engine, name="Other App"))
+    app.tokens()
+    pending, others_pending = app.code(), other.code()
+    key = factory.key(athlete.id, "athlete:read athlete:write")
+
+    assert logged_in.delete(f"{URL}/{confidential.client_id}", headers=bearer(key)).status_code == 204
+    response = app.redeem(pending)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert logged_in.get(URL, headers=bearer(key)).json()["data"] == []
+    assert other.redeem(others_pending).status_code == 200  # another app's code is untouched
+
+    # An app holding only a code (approved, not yet redeemed) is disconnected too.
+    pending = app.code()
+    assert logged_in.delete(f"{URL}/{confidential.client_id}", headers=bearer(key)).status_code == 204
+    assert app.redeem(pending).json()["error"] == "invalid_grant"
+    assert logged_in.delete(f"{URL}/{confidential.client_id}", headers=bearer(key)).status_code == 404
+
+
+def test_a_connection_shows_the_whole_grant_after_a_narrowed_refresh(
+    flow: Authorization, athlete: Athlete, factory: Factory, clock: Clock
+):
+    """The app may get all of it back at its next refresh, so that is what the athlete is shown."""
+    tokens = flow.tokens(scope="athlete:read calendar:read")
+    refresh(flow.browser, flow.app, tokens["refresh_token"], scope="calendar:read")
+    clock.advance(hours=6, seconds=1)  # only the narrowed refresh's refresh token still works
+    data = flow.browser.get(URL, headers=bearer(factory.key(athlete.id))).json()["data"]
+    assert [c["scopes"] for c in data] == [["athlete:read", "calendar:read"]]
+
+
 def test_disconnecting_an_unknown_app_is_404(flow: Authorization, me):
     response = flow.browser.delete(f"{URL}/no-such-client", headers=me.headers)
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"

@@ -33,6 +33,19 @@ def test_an_active_access_token(flow: Authorization, athlete: Athlete):
     assert before <= body["iat"] <= int(time.time())
 
 
+def test_username_is_the_email_only_for_a_token_that_may_read_the_profile(
+    flow: Authorization, athlete: Athlete
+):
+    """Introspection tells the app nothing its token could not read: without athlete:read the username is
+    the athlete's id-based handle, not their email."""
+    tokens = flow.tokens(scope="calendar:read")
+    for token in tokens["access_token"], tokens["refresh_token"]:
+        body = introspect(flow.browser, flow.app, token).json()
+        assert body["active"] is True and body["scope"] == "calendar:read"
+        assert body["username"] == f"athlete-{athlete.id}" and body["sub"] == str(athlete.id)
+        assert athlete.email not in str(body)
+
+
 def test_an_active_refresh_token(flow: Authorization):
     tokens = flow.tokens()
     body = introspect(flow.browser, flow.app, tokens["refresh_token"]).json()

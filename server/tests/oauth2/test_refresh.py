@@ -7,7 +7,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import Clock, Database, Factory, LiveServer, bearer
-from tests.oauth2.flow import Authorization, RegisteredApp, log_in, race, refresh, register_app, works
+from tests.oauth2.flow import (
+    Authorization,
+    RegisteredApp,
+    introspect,
+    log_in,
+    race,
+    refresh,
+    register_app,
+    works,
+)
 
 
 def test_refresh_issues_a_new_access_and_refresh_token(flow: Authorization):
@@ -46,6 +55,28 @@ def test_a_narrower_scope_may_be_asked_for(flow: Authorization):
     assert flow.browser.get("/api/v1/athlete", headers=bearer(narrowed)).status_code == 403
 
 
+def test_narrowing_applies_to_the_access_token_only(flow: Authorization):
+    """RFC 6749 6: the new refresh token keeps the scope of the grant, so a later refresh may ask for all of
+    it again - by name, or by leaving scope out - but still never for more."""
+    tokens = flow.tokens(scope="athlete:read calendar:read")
+    narrowed = refresh(flow.browser, flow.app, tokens["refresh_token"], scope="athlete:read").json()
+    assert narrowed["scope"] == "athlete:read"
+    assert introspect(flow.browser, flow.app, narrowed["refresh_token"]).json()["scope"] == (
+        "athlete:read calendar:read"
+    )
+
+    widened = refresh(flow.browser, flow.app, narrowed["refresh_token"], scope="calendar:read athlete:read")
+    assert widened.status_code == 200 and widened.json()["scope"] == "athlete:read calendar:read"
+    calendar = "/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31"
+    assert flow.browser.get(calendar, headers=bearer(widened.json()["access_token"])).status_code == 200
+
+    narrowed = refresh(flow.browser, flow.app, widened.json()["refresh_token"], scope="calendar:read").json()
+    whole = refresh(flow.browser, flow.app, narrowed["refresh_token"])
+    assert whole.status_code == 200 and whole.json()["scope"] == "athlete:read calendar:read"
+    beyond = refresh(flow.browser, flow.app, whole.json()["refresh_token"], scope="athlete:read workout:read")
+    assert beyond.status_code == 400 and beyond.json()["error"] == "invalid_scope"
+
+
 @pytest.mark.parametrize("scope", ["athlete:read athlete:write", "workout:read", "not:a-scope"])
 def test_a_wider_or_unknown_scope_is_invalid_scope(flow: Authorization, scope):
     tokens = flow.tokens(scope="athlete:read calendar:read")
@@ -63,6 +94,21 @@ def test_replaying_a_used_refresh_token_revokes_the_whole_family(flow: Authoriza
     assert not works(flow.browser, first["access_token"])
     assert not works(flow.browser, second["access_token"])
     assert refresh(flow.browser, flow.app, second["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_another_client_presenting_a_used_refresh_token_revokes_nothing(
+    flow: Authorization, public: RegisteredApp, db: Database
+):
+    """Replay detection is for the client the token was issued to. Anyone may authenticate as a public
+    client, so one of this app's used refresh tokens (say, from a log) must not let them end its
+    authorization."""
+    first = flow.tokens()
+    second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
+    for presenter in public, register_app(db.engine, name="Other App"):
+        response = refresh(flow.browser, presenter, first["refresh_token"])
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert works(flow.browser, second["access_token"])
+    assert refresh(flow.browser, flow.app, second["refresh_token"]).status_code == 200
 
 
 def test_other_authorizations_survive_a_replay(flow: Authorization):

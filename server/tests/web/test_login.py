@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tests.conftest import PASSWORD, Clock, Database
-from tests.oauth2.flow import csrf_of, log_in
+from tests.conftest import PASSWORD, Clock, Database, LiveServer
+from tests.oauth2.flow import csrf_of, log_in, race
 from trainerday_server.app import create_app
 from trainerday_server.config import Settings
 from trainerday_server.models import Athlete, WebSession
@@ -172,6 +173,25 @@ def test_the_throttle_holds_across_server_processes(
     with TestClient(create_app(settings, engine=db.engine), base_url="https://testserver") as other:
         other.follow_redirects = False
         assert attempt(other, athlete.email, PASSWORD).status_code == 429
+
+
+def test_concurrent_guesses_check_no_more_passwords_than_the_limit(
+    live_server: LiveServer, db: Database, athlete: Athlete
+):
+    """Many wrong passwords racing at one account on a real server process: exactly the limit are checked
+    (401), every other attempt is refused unchecked (429), and the right password then is refused too."""
+    with httpx.Client(base_url=live_server.base_url) as browser:
+        csrf = csrf_of(browser.get("/login").text)
+        cookies = dict(browser.cookies)
+
+    def guess(password: str) -> httpx.Response:
+        form = {"csrf_token": csrf, "next": "/", "email": athlete.email, "password": password}
+        with httpx.Client(base_url=live_server.base_url, cookies=cookies, timeout=60) as client:
+            return client.post("/login", data=form)
+
+    statuses = sorted(r.status_code for r in race(20, lambda: guess("guess")))
+    assert statuses == [401] * 5 + [429] * 15
+    assert guess(PASSWORD).status_code == 429
 
 
 def test_a_throttled_unknown_account_looks_like_a_known_one(browser: TestClient):

@@ -9,7 +9,9 @@ from trainerday_server.models.base import Base, UTCDateTime
 
 
 class LoginAttempt(Base):
-    """A failed log-in, counted per account and per network address to throttle password guessing.
+    """A log-in attempt, counted per account and per network address to throttle password guessing. It is
+    recorded before its password is checked and counts as a failure unless the log-in succeeds (which
+    deletes the account's attempts).
 
     Kept in the database, not in memory, so the limit holds across every server process. The email is
     stored as an HMAC: the table should not become a list of addresses people have typed.

@@ -29,6 +29,8 @@ class OAuthToken(Base):
     )
     client_pk: Mapped[int] = mapped_column(sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True)
     athlete_id: Mapped[int] = mapped_column(sa.ForeignKey("athletes.id", ondelete="CASCADE"))
+    # The access token's, which a refresh may have narrowed. The refresh token's scope is the whole grant's
+    # (RFC 6749 6): its authorization code's, so no refresh can narrow it for good.
     scope: Mapped[str] = mapped_column(sa.String(255))
     access_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     refresh_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

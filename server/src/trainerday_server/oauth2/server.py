@@ -165,17 +165,21 @@ class IssuedCode(rfc6749.AuthorizationCodeMixin):
 
 @dataclass
 class IssuedToken(rfc6749.TokenMixin):
-    """An access or a refresh token (``kind``) as Authlib sees it, judged at the request's time ``now``."""
+    """An access or a refresh token (``kind``) as Authlib sees it, judged at the request's time ``now``.
+
+    A refresh token's scope is its whole grant's, however narrow the access token beside it: a refresh may
+    ask for less than that, or for all of it again (RFC 6749 6)."""
 
     row: OAuthToken
     kind: str  # "access_token" | "refresh_token"
+    scope: str
     now: int
 
     def check_client(self, client: Client) -> bool:
         return self.row.client_pk == client.row.id
 
     def get_scope(self) -> str:
-        return self.row.scope
+        return self.scope
 
     @property
     def expires_at(self) -> int:
@@ -326,7 +330,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         token = self.server.find_token(refresh_token)
-        if token is None or token.kind != "refresh_token":
+        # Only the client it was issued to (authenticated by now) may set off replay detection: anyone can
+        # name a public client, and a stolen token alone must not end another app's authorization.
+        if token is None or token.kind != "refresh_token" or not token.check_client(self.request.client):
             return None
         if token.row.refresh_used_at is not None:
             self._refuse_replay(token)
@@ -380,11 +386,14 @@ class IntrospectionEndpoint(_FindsTokens, rfc7662.IntrospectionEndpoint):
         athlete = self.server.session.get(Athlete, token.row.athlete_id)
         client = self.server.session.get(OAuthClient, token.row.client_pk)
         assert athlete is not None and client is not None  # rows cascade-delete with them
+        scope = token.get_scope()
+        # Introspection tells the app nothing its token could not read: the email is profile data.
+        username = athlete.email if "athlete:read" in scope.split() else f"athlete-{athlete.id}"
         return {
             "active": True,
-            "scope": token.row.scope,
+            "scope": scope,
             "client_id": client.client_id,
-            "username": athlete.email,
+            "username": username,
             "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
             "exp": token.expires_at,
             "iat": token.row.issued_at,
@@ -417,7 +426,9 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
 
     def find_token(self, token: str) -> IssuedToken | None:
         found = service.find_token(self.session, self.secret_key, token)
-        return None if found is None else IssuedToken(found[0], found[1], unix_seconds(self.now))
+        if found is None:
+            return None
+        return IssuedToken(found.row, found.kind, found.scope, unix_seconds(self.now))
 
     def _generate_token(
         self, grant_type: str, client: Client, user: Athlete, scope: str, **_: Any

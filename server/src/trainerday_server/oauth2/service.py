@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -38,6 +39,7 @@ CODE_SECONDS = 600  # RFC 6749 4.1.2: "a maximum authorization code lifetime of 
 # Each refresh issues a new refresh token, so this is how long an app may stay unused, not connected.
 REFRESH_TOKEN_SECONDS = 90 * 24 * 3600
 
+CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
 MAX_REDIRECT_URI_LENGTH = 2000
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -53,6 +55,12 @@ def unix_seconds(moment: dt.datetime) -> int:
 class NewClient:
     client: OAuthClient
     secret: str | None  # shown once; None for a public client
+
+
+def _new_client_id() -> str:
+    # Letters and digits only: an id starting with "-" would read as an option on the CLI. Not a secret, but
+    # unguessable all the same: 24 characters carry ~143 random bits.
+    return "".join(secrets.choice(CLIENT_ID_ALPHABET) for _ in range(24))
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -97,7 +105,7 @@ def create_client(
     uris = list(dict.fromkeys(validate_redirect_uri(u) for u in redirect_uris))
     secret = None if public else new_token(CLIENT_SECRET_PREFIX)
     client = OAuthClient(
-        client_id=secrets.token_urlsafe(18),
+        client_id=_new_client_id(),
         name=name,
         secret_hash=None if secret is None else token_hash(secret_key, secret),
         redirect_uris=uris,
@@ -194,8 +202,17 @@ def find_code(
     )
 
 
-def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthToken, str] | None:
-    """The token row and which of its tokens this is ("access_token" or "refresh_token"), whatever its state.
+@dataclass(frozen=True)
+class FoundToken:
+    row: OAuthToken
+    kind: str  # "access_token" | "refresh_token"
+    # What the token grants. An access token may be narrower than its grant; a refresh token always keeps
+    # the whole grant's scope (RFC 6749 6), which is its authorization code's.
+    scope: str
+
+
+def find_token(session: Session, secret_key: bytes, token: str) -> FoundToken | None:
+    """The token row, which of its tokens this is, and its scope, whatever its state.
 
     The prefix says which it is, so a ``token_type_hint`` is never needed."""
     if token.startswith(ACCESS_TOKEN_PREFIX):
@@ -204,8 +221,15 @@ def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthTo
         column, kind = OAuthToken.refresh_token_hash, "refresh_token"
     else:
         return None
-    row = session.scalar(sa.select(OAuthToken).where(column == token_hash(secret_key, token)))
-    return None if row is None else (row, kind)
+    found = session.execute(
+        sa.select(OAuthToken, OAuthAuthorizationCode.scope)
+        .join(OAuthAuthorizationCode, OAuthAuthorizationCode.id == OAuthToken.authorization_code_id)
+        .where(column == token_hash(secret_key, token))
+    ).first()
+    if found is None:
+        return None
+    row, grant_scope = found
+    return FoundToken(row, kind, row.scope if kind == "access_token" else grant_scope)
 
 
 # --- an athlete's connected apps -------------------------------------------------------------------------
@@ -215,7 +239,7 @@ def find_token(session: Session, secret_key: bytes, token: str) -> tuple[OAuthTo
 class Connection:
     client_id: str
     name: str
-    scopes: list[str]
+    scopes: list[str]  # what it may get at its next refresh: the whole of each grant still in force
     connected_at: dt.datetime  # when the athlete first approved it (of the approvals still in force)
     last_used_at: dt.datetime | None  # its last API call
 
@@ -238,7 +262,7 @@ def connections(session: Session, athlete_id: int, now: dt.datetime) -> list[Con
         sa.select(
             OAuthClient.client_id,
             OAuthClient.name,
-            OAuthToken.scope,
+            OAuthAuthorizationCode.scope,
             OAuthAuthorizationCode.created_at,
             OAuthToken.last_used_at,
         )
@@ -263,13 +287,28 @@ def connections(session: Session, athlete_id: int, now: dt.datetime) -> list[Con
 
 
 def disconnect(session: Session, athlete_id: int, client_id: str, now: dt.datetime) -> None:
-    """Revoke every token this app holds for this athlete; NotFound if it holds none that still work."""
+    """Revoke every token this app holds for this athlete, and void the codes it has yet to redeem (marked
+    used, so redeeming one is refused); NotFound if it holds nothing that still works."""
     client_pk = session.scalar(sa.select(OAuthClient.id).where(OAuthClient.client_id == client_id))
-    result = session.execute(
+    # Codes first: a redemption racing this has either claimed its code (this UPDATE then waits for it to
+    # commit, and the next one revokes the tokens it issued) or will find the code used.
+    codes = session.execute(
+        sa.update(OAuthAuthorizationCode)
+        .where(
+            OAuthAuthorizationCode.athlete_id == athlete_id,
+            OAuthAuthorizationCode.client_pk == client_pk,
+            OAuthAuthorizationCode.used_at.is_(None),
+            OAuthAuthorizationCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    tokens = session.execute(
         sa.update(OAuthToken)
         .where(OAuthToken.athlete_id == athlete_id, OAuthToken.client_pk == client_pk, _live(now))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    if client_pk is None or cast(CursorResult[Any], result).rowcount == 0:
+    voided = cast(CursorResult[Any], codes).rowcount + cast(CursorResult[Any], tokens).rowcount
+    if client_pk is None or voided == 0:
         raise NotFound(f"no connected app with client id {client_id}")

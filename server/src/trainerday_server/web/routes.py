@@ -62,8 +62,8 @@ def login_page(
 
 @router.post("/login")
 def log_in(request: Request, form: FormDep) -> Response:
-    """Checks the password outside any write transaction (argon2 is slow on purpose; SQLite has one
-    writer), then records the outcome in a short one."""
+    """Admits the attempt past the throttle in a short write transaction, checks the password outside any
+    (argon2 is slow on purpose; SQLite has one writer), then starts the session in another."""
     state = request.app.state
     secret = state.secret_key
     token = session_token(request)
@@ -78,22 +78,19 @@ def log_in(request: Request, form: FormDep) -> Response:
         return page(400, EXPIRED_FORM)
     now = state.clock()
     address = request.client.host if request.client else "unknown"
-    with session_scope(state.read_sessions) as session:
-        throttled = throttle.is_throttled(session, secret, email, address, now)
-        athlete = None if throttled else authenticate(session, email, text(form, "password"))
-    if throttled:
+    with session_scope(state.write_sessions) as session:
+        admitted = throttle.admit(session, secret, email, address, now)
+    if not admitted:
         response = page(429, THROTTLED)
         response.headers["Retry-After"] = str(int(throttle.WINDOW.total_seconds()))
         return response
+    with session_scope(state.read_sessions) as session:
+        athlete = authenticate(session, email, text(form, "password"))
+    if athlete is None:
+        return page(401, BAD_CREDENTIALS)  # the admitted attempt stays recorded: a failure
     with session_scope(state.write_sessions) as session:
-        if athlete is None:
-            throttle.record_failure(session, secret, email, address, now)
-            new_token = None
-        else:
-            throttle.clear_failures(session, secret, email)
-            new_token = start_session(session, secret, athlete.id, now)
-    if new_token is None:
-        return page(401, BAD_CREDENTIALS)
+        throttle.clear_failures(session, secret, email)
+        new_token = start_session(session, secret, athlete.id, now)
     response = redirect(target)
     set_session_cookie(response, state.settings, new_token, persistent=True)
     return response

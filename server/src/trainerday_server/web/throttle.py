@@ -1,9 +1,11 @@
 """Log-in throttling: too many recent failures for one account, or from one address, and further attempts
 are refused without checking the password.
 
-Failures are rows in ``login_attempts``, so the limits hold across every server process. The check and the
-record are separate transactions (so the slow password hash never holds SQLite's write lock); concurrent
-guesses can overshoot a limit by at most the number of requests in flight.
+Attempts are rows in ``login_attempts``, so the limits hold across every server process. Each attempt is
+admitted - counted against the limits and recorded - in one short write transaction that no other admission
+can interleave with, before its password is checked: the limits hold exactly however many guesses arrive at
+once, and the slow password hash never runs while the lock is held. An admitted attempt counts as a failure
+until its log-in succeeds.
 """
 
 from __future__ import annotations
@@ -26,26 +28,34 @@ def _email_key(secret_key: bytes, email: str) -> str:
     return token_hash(secret_key, "login:" + email.strip().lower())
 
 
-def is_throttled(session: Session, secret_key: bytes, email: str, address: str, now: dt.datetime) -> bool:
-    since = now - WINDOW
+def admit(session: Session, secret_key: bytes, email: str, address: str, now: dt.datetime) -> bool:
+    """Record an attempt to log in, unless a limit is already reached (then False, and nothing recorded).
 
-    def failures(condition: sa.ColumnElement[bool]) -> int:
+    ``session`` must be a write session: on SQLite it holds the only write lock from its first statement;
+    on PostgreSQL the table lock taken here queues concurrent admissions until this one commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Self-conflicting, and conflicting with inserts and deletes; plain reads go on.
+        session.execute(sa.text("LOCK TABLE login_attempts IN SHARE ROW EXCLUSIVE MODE"))
+    since = now - WINDOW
+    email_key = _email_key(secret_key, email)
+
+    def attempts(condition: sa.ColumnElement[bool]) -> int:
         count = sa.select(sa.func.count()).where(condition, LoginAttempt.attempted_at > since)
         return session.scalar(count) or 0
 
-    return (
-        failures(LoginAttempt.email_hash == _email_key(secret_key, email)) >= MAX_FAILURES_PER_ACCOUNT
-        or failures(LoginAttempt.address == address) >= MAX_FAILURES_PER_ADDRESS
-    )
-
-
-def record_failure(session: Session, secret_key: bytes, email: str, address: str, now: dt.datetime) -> None:
-    # Failures older than the window no longer count for anything.
-    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - WINDOW))
-    session.add(LoginAttempt(email_hash=_email_key(secret_key, email), address=address, attempted_at=now))
+    if (
+        attempts(LoginAttempt.email_hash == email_key) >= MAX_FAILURES_PER_ACCOUNT
+        or attempts(LoginAttempt.address == address) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        return False
+    # Attempts older than the window no longer count for anything.
+    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= since))
+    session.add(LoginAttempt(email_hash=email_key, address=address, attempted_at=now))
     session.flush()
+    return True
 
 
 def clear_failures(session: Session, secret_key: bytes, email: str) -> None:
-    """After a successful log-in, the account's failures are forgiven (the address's are not)."""
+    """After a successful log-in, the account's failures are forgiven, this attempt's included (the address's
+    failures on other accounts are not)."""
     session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email_hash == _email_key(secret_key, email)))
