@@ -47,7 +47,8 @@ def upgrade() -> None:
             unique=False,
         )
 
-    with op.batch_alter_table("calendar_events", schema=None) as batch_op:
+    # Batch mode rebuilds the table from what it reflects, which does not include AUTOINCREMENT.
+    with op.batch_alter_table("calendar_events", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.add_column(sa.Column("workout_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_calendar_events_workout_id"), ["workout_id"], unique=False)
         batch_op.create_foreign_key(
@@ -72,7 +73,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Planned workouts keep their description and tags: the foundation's code shows them as they are.
-    with op.batch_alter_table("calendar_events", schema=None) as batch_op:
+    # Batch mode rebuilds the table from what it reflects, which does not include AUTOINCREMENT.
+    with op.batch_alter_table("calendar_events", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_calendar_events_workout_id_workouts"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_calendar_events_workout_id"))
         batch_op.drop_column("workout_id")
