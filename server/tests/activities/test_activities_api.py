@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import io
 import random
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from tests.activities.files.fitbytes import T0, definition, fit_segment, no_fallback
 from tests.activities.metrics.device_session import device_session
 from tests.conftest import TEST_SECRET, Caller, bearer, samples_dir
 from trainerday_server.activities import service
@@ -243,6 +245,61 @@ def test_a_gzip_bomb_is_refused_without_being_inflated(client, me, db, settings)
     assert response.status_code == 413
     assert "once decompressed" in response.json()["detail"]
     assert_nothing_stored(db, settings)
+
+
+# Small gzipped FIT files that once cost seconds of CPU or gigabytes: a message can be a byte, a segment 14.
+NO_FIELDS = definition(1, 200, [])  # its messages are a single byte
+A_RECORD = definition(0, 20, [(253, 4, 0x86), (7, 2, 0x84)]) + struct.pack("<BIH", 0, T0, 200)
+# Compressed speed and distance: only fitdecode, the slow decoder, reads them.
+A_SLOW_RECORD = definition(0, 20, [(253, 4, 0x86), (8, 3, 0x0D)]) + struct.pack("<BI", 0, T0) + bytes(3)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (
+            fit_segment(b"") * 1_000_000,  # 16 MB, 30 kB gzipped; was 30 s and 3 GB
+            "this FIT file chains more than 100 segments and the first 100 hold no records "
+            "(segment 101 starts at byte 1,600)",
+        ),
+        (
+            fit_segment(A_RECORD + NO_FIELDS + b"\x01" * 20_000_000),  # 20 MB, 20 kB gzipped; was 5 s
+            "this FIT file holds more messages than one activity may: decoding stopped at byte ",
+        ),
+        (
+            fit_segment(A_SLOW_RECORD + NO_FIELDS + b"\x01" * 1_000_000),  # was 4 s
+            "this FIT file needs the slow decoder (record field 8 expands into fields we read) and holds "
+            "more than it may decode for one activity: decoding stopped at byte ",
+        ),
+    ],
+    ids=["segments", "messages", "slow-decoder"],
+)
+def test_fit_files_that_would_cost_too_much_are_refused(client, me, db, settings, data, says):
+    response = upload(client, me, gzip.compress(data, mtime=0), filename="ride.fit.gz")
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(says)
+    assert_nothing_stored(db, settings)
+
+
+def test_a_ride_followed_by_endless_fit_segments_is_kept(client, me, samples):
+    ride = (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()
+    response = upload(client, me, gzip.compress(ride + fit_segment(b"") * 100_000), filename="ride.fit.gz")
+    assert response.status_code == 201, response.text
+    assert response.json()["warnings"] == [
+        "the file chains more than 100 FIT segments; the rest of it was ignored "
+        f"(segment 101 starts at byte {len(ride) + 99 * 16:,})"
+    ]
+
+
+def test_a_field_defined_twice_is_read_without_the_slow_decoder(client, me, monkeypatch):
+    """Once one duplicated field sent a whole 26 kB upload of a million records to fitdecode: 15 s of CPU."""
+
+    monkeypatch.setattr("trainerday_server.activities.files.fit.read_body_with_fitdecode", no_fallback)
+    twice = definition(0, 20, [(253, 4, 0x86), (7, 2, 0x84), (7, 2, 0x84)])
+    records = b"".join(struct.pack("<BIHH", 0, T0 + second, 0xFFFF, 200) for second in range(3600))
+    response = upload(client, me, gzip.compress(fit_segment(twice + records)), filename="ride.fit.gz")
+    assert response.status_code == 201, response.text
+    assert (response.json()["averagePower"], response.json()["elapsedSeconds"]) == (200.0, 3600)
 
 
 def test_the_file_field_is_required(client, me, samples, db, settings):
