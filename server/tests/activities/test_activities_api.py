@@ -611,6 +611,43 @@ def test_local_time_and_heart_rate_zones_follow_the_profile(client, me, db, samp
     assert in_range.json()["total"] == 1  # the athlete's local date, not UTC's
 
 
+def gpx_at(*times: str) -> bytes:
+    points = "".join(f'<trkpt lat="1" lon="1"><time>{time}</time></trkpt>' for time in times)
+    return (
+        f'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{points}</trkseg></trk></gpx>'.encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("times", "timezone"),
+    [
+        (("0001-01-01T00:00:00+23:59", "0001-01-01T00:00:01+23:59"), "UTC"),
+        (("0001-01-01T00:00:00Z", "0001-01-01T00:00:01Z"), "America/New_York"),
+        (("9999-12-31T23:00:00Z", "9999-12-31T23:00:01Z"), "Asia/Tokyo"),
+    ],
+)
+def test_times_off_the_calendar_are_refused_not_a_server_error(client, me, db, settings, times, timezone):
+    _set_profile(db, me.athlete.id, timezone=timezone)
+    response = upload(client, me, gpx_at(*times), filename="a.gpx")
+    assert response.status_code == 400
+    says = f"line 1: <time> holds {times[0]!r}, which is not a time from 2000 to 2099"
+    assert response.json()["detail"] == says
+    assert_nothing_stored(db, settings)
+
+
+def test_the_latest_time_works_everywhere_in_the_furthest_time_zone(client, me, db):
+    _set_profile(db, me.athlete.id, timezone="Pacific/Kiritimati")  # UTC+14
+    body = upload(client, me, gpx_at("2099-12-31T23:00:00Z", "2099-12-31T23:59:59Z"), filename="a.gpx").json()
+    assert body["startTimeLocal"] == "2100-01-01T13:00:00+14:00"
+    url = f"/api/v1/activities/{body['id']}"
+    for path in ("", "/streams", "/fit", "/file", "/power-curve"):
+        assert client.get(url + path, headers=me.headers).status_code == 200, path
+    listed = client.get("/api/v1/activities?startDate=2100-01-01&endDate=2100-01-01", headers=me.headers)
+    assert listed.json()["total"] == 1
+    again = upload(client, me, gpx_at("2099-12-31T23:00:01Z", "2099-12-31T23:59:59Z"), filename="b.gpx")
+    assert again.json()["existingActivityId"] == body["id"]  # the duplicate window reaches past 2100
+
+
 def plan(client: TestClient, caller: Caller, day: str, minutes: float, title: str = "Plan") -> int:
     response = client.post(
         "/api/v1/calendar/events",

@@ -442,6 +442,18 @@ def test_what_a_file_may_make_us_hold_is_bounded(monkeypatch) -> None:
             decode_fit(fit_segment(body + b"".join(records)), fast=fast)
 
 
+def test_times_out_of_range_are_no_times() -> None:
+    """Before 2000 (FIT's relative times among them) or from 2100 on, as for TCX and GPX."""
+    year_2100 = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp()) - FIT_EPOCH_OFFSET
+    body = definition(0, 20, RECORD_TIMESTAMP_POWER)
+    for timestamp in (T0, T0 + 1, year_2100, 0x0FFFFFFF):
+        body += struct.pack("<BIH", 0, timestamp, 200)
+    for fast in (True, False):
+        recording = decode_fit(fit_segment(body), fast=fast)
+        np.testing.assert_array_equal(recording.time, [0, 1])
+        assert recording.warnings == ["2 of 4 records have no time and were left out"]
+
+
 def test_chained_segments_are_bounded(samples: Path) -> None:
     """Past 100 segments: refused if they hold no records, else the rest is ignored with a warning."""
     empty = fit_segment(b"")  # 16 bytes

@@ -174,6 +174,10 @@ def test_tcx_trackpoints_offsets_and_untimed_points() -> None:
             "line 10: <Time> holds 'soon', which is not a time",
         ),
         (
+            TCX.format(activities=ACTIVITY.replace("2024-01-01T10:00:03", "1989-12-31T00:00:00")),
+            "line 10: <Time> holds '1989-12-31T00:00:00', which is not a time from 2000 to 2099",
+        ),
+        (
             TCX.format(activities=ACTIVITY.replace("<Value>121</Value>", "<Value>1e2.5</Value>")),
             "line 8: <Value> holds '1e2.5', which is not a number",
         ),
@@ -234,6 +238,30 @@ def test_times_spanning_years_are_refused() -> None:
     document = GPX.format(encoding="utf-8").replace("2024-05-01T17:00:01Z", "2031-05-01T17:00:01Z")
     with pytest.raises(ActivityFileError, match=r"span 2,556 days .* at most 7 days"):
         decode_gpx(document.encode())
+
+
+@pytest.mark.parametrize(
+    ("moment", "accepted"),
+    [
+        ("0001-01-01T00:00:00+23:59", False),  # year 0 in UTC, which datetime cannot hold
+        ("9999-12-31T23:00:00Z", False),  # an athlete's time zone ahead would take it past 9999
+        ("1999-12-31T23:59:59Z", False),
+        ("2000-01-01T00:30:00+01:00", False),  # 1999 in UTC
+        ("2000-01-01T00:00:00Z", True),
+        ("2099-12-31T23:59:59Z", True),
+        ("2100-01-01T00:00:00Z", False),
+    ],
+)
+def test_times_from_2000_to_2099_only(moment: str, accepted: bool) -> None:
+    document = GPX.format(encoding="utf-8").replace("2024-05-01T17:00:00Z", moment)
+    document = document.replace("2024-05-01T17:00:01Z", moment)
+    if accepted:
+        assert decode_gpx(document.encode()).start_time == datetime.fromisoformat(moment)
+        return
+    with pytest.raises(ActivityFileError) as raised:
+        decode_gpx(document.encode())
+    assert raised.value.detail == f"line 6: <time> holds {moment!r}, which is not a time from 2000 to 2099"
+    assert raised.value.extra == {"line": 6}
 
 
 # --- hostile XML -------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from trainerday_server.activities.recording import DeviceSummary, Recording
 from trainerday_server.errors import ActivityFileError
 from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
 
-from .build import build_recording
+from .build import EARLIEST_TIME, LATEST_TIME, build_recording
 from .fitbody import (
     MAX_MESSAGES,
     MAX_RECORDS,
@@ -305,9 +305,9 @@ def _recording(
         raise ActivityFileError(f"this FIT file holds no activity records{kind}{damage}")
 
     columns = {name: np.concatenate([segment[name] for segment in segments]) for name in RECORD_FIELDS}
-    timestamps = columns["timestamp"]
-    with np.errstate(invalid="ignore"):
-        epoch = np.where(timestamps >= FIT_DATETIME_MIN, timestamps + FIT_EPOCH_OFFSET, np.nan)
+    # Times out of range have no use; that takes in FIT's relative times too (below FIT_DATETIME_MIN).
+    epoch = columns["timestamp"] + FIT_EPOCH_OFFSET
+    epoch[~((epoch >= EARLIEST_TIME) & (epoch < LATEST_TIME))] = np.nan
     channels = {}
     for channel, sources in CHANNEL_SOURCES.items():
         values = columns[sources[0]]

@@ -18,6 +18,8 @@ from lxml import etree
 
 from trainerday_server.errors import ActivityFileError
 
+from .build import EARLIEST_TIME, LATEST_TIME
+
 
 class _ParserOptions(TypedDict):
     resolve_entities: bool
@@ -148,7 +150,8 @@ def attribute_number(element: etree._Element, name: str) -> float:
 
 
 def timestamp(element: etree._Element) -> float:
-    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset."""
+    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset. A time before
+    2000 or from 2100 on is refused (see build.EARLIEST_TIME)."""
     text = (element.text or "").strip()
     if not text:
         return float("nan")
@@ -161,7 +164,14 @@ def timestamp(element: etree._Element) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    seconds = moment.timestamp()
+    if not EARLIEST_TIME <= seconds < LATEST_TIME:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, "
+            "which is not a time from 2000 to 2099",
+            extra={"line": element.sourceline},
+        )
+    return seconds
 
 
 def text_of(element: etree._Element | None) -> str | None:
