@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trainerday_server.activities.files import xmlfile
 from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.gpx import decode_gpx
 from trainerday_server.activities.files.tcx import decode_tcx
@@ -262,6 +263,21 @@ def test_times_from_2000_to_2099_only(moment: str, accepted: bool) -> None:
         decode_gpx(document.encode())
     assert raised.value.detail == f"line 6: <time> holds {moment!r}, which is not a time from 2000 to 2099"
     assert raised.value.extra == {"line": 6}
+
+
+def test_points_are_bounded(monkeypatch) -> None:
+    """An empty point is 8 bytes: 50 MB of them once cost 44 s and 1.5 GB."""
+    monkeypatch.setattr(xmlfile, "MAX_POINTS", 3)
+    document = GPX.format(encoding="utf-8").replace("</trkseg>", "<trkpt/></trkseg>")
+    assert decode_gpx(document.encode()).sample_count == 2
+    with pytest.raises(ActivityFileError) as raised:
+        decode_gpx(document.replace("</trkseg>", '<trkpt lat="1" lon="1"/></trkseg>').encode())
+    assert raised.value.detail == "this GPX file holds over 3 points, too many for one activity (line 11)"
+    monkeypatch.setattr(xmlfile, "MAX_POINTS", 4)
+    tcx = TCX.format(activities=ACTIVITY)  # 4 trackpoints
+    decode_tcx(tcx.encode())
+    with pytest.raises(ActivityFileError, match=r"^this TCX file holds over 4 points, too many for one"):
+        decode_tcx(tcx.replace("<Trackpoint>", "<Trackpoint/><Trackpoint>", 1).encode())
 
 
 # --- hostile XML -------------------------------------------------------------------------------------------

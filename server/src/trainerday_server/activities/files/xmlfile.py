@@ -40,6 +40,10 @@ _SAFE: _ParserOptions = {
     "remove_pis": True,
 }
 _FEED_BYTES = 64 * 1024
+# The points (track, route and waypoints) one file may hold: as many as a FIT file may hold records
+# (fitbody.MAX_RECORDS). An empty point is 8 bytes, so without a bound a 70 kB gzipped upload could hold
+# millions, at some 5 µs and 250 bytes each.
+MAX_POINTS = 1_000_000
 _FORMATS = {"TrainingCenterDatabase": "TCX", "gpx": "GPX"}
 
 # Strava's numeric GPX activity types, as seen in its exports.
@@ -96,7 +100,13 @@ def stream(
         raise ActivityFileError(f"not a {_FORMATS[root]} file: the root element is <{name}>")
     context = etree.iterparse(io.BytesIO(content), events=("end",), tag=tags, **_SAFE)
     try:
-        for _, element in context:
+        for count, (_, element) in enumerate(context):
+            if count == MAX_POINTS:
+                raise ActivityFileError(
+                    f"this {_FORMATS[root]} file holds over {MAX_POINTS:,} points, too many for one activity "
+                    f"(line {element.sourceline})",
+                    extra={"line": element.sourceline},
+                )
             read(element)
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
