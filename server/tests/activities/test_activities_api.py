@@ -529,6 +529,34 @@ def test_names_default_to_the_files_then_the_time_of_day(client, me, samples):
     assert tcx["description"].startswith("- immer noch den Muskelkater")
 
 
+TCX_WITH_NOTES = """<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">
+<Activities><Activity Sport="Biking"><Lap><Track>
+<Trackpoint><Time>2024-05-01T17:00:00Z</Time><Cadence>80</Cadence></Trackpoint>
+<Trackpoint><Time>2024-05-01T17:00:01Z</Time><Cadence>81</Cadence></Trackpoint>
+</Track></Lap><Notes>{description}</Notes></Activity></Activities></TrainingCenterDatabase>"""
+GPX_WITH_NAME = """<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><name>{name}</name><desc>{description}</desc>
+<trkseg><trkpt lat="46.5" lon="6.6"><time>2024-05-02T17:00:00Z</time></trkpt>
+<trkpt lat="46.5" lon="6.6"><time>2024-05-02T17:00:01Z</time></trkpt></trkseg></trk></gpx>"""
+
+
+def test_a_files_long_name_and_description_are_cut_to_the_limits_of_patch(client, me):
+    description = "Windy." * 2000
+    tcx = upload(client, me, TCX_WITH_NOTES.format(description=description).encode(), filename="a.tcx").json()
+    assert tcx["description"] == description[:10_000]
+    gpx = GPX_WITH_NAME.format(name="N" * 300, description=description).encode()
+    body = upload(client, me, gpx, filename="a.gpx").json()
+    assert (body["name"], body["description"]) == ("N" * 200, description[:10_000])
+    assert body["warnings"][:2] == [
+        "the file's name of 300 characters was cut to its first 200",
+        "the file's description of 12,000 characters was cut to its first 10,000",
+    ]
+    # The athlete's own take their place, and nothing of the file's is cut.
+    client.delete(f"/api/v1/activities/{body['id']}", headers=me.headers)
+    own = upload(client, me, gpx, filename="a.gpx", name="Mine", description="My notes").json()
+    assert (own["name"], own["description"]) == ("Mine", "My notes")
+    assert not [warning for warning in own["warnings"] if "was cut" in warning]
+
+
 def test_upload_fields_are_checked(client, me, samples, db):
     data = (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()
     assert upload(client, me, data, name="x" * 201).status_code == 400
