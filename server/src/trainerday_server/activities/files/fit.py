@@ -5,8 +5,8 @@ headers and CRCs, and turns what the segments hold into a Recording. The message
 by a *body decoder*: :func:`read_body_with_fitdecode` (fitdecode, the reference) or the much faster
 :func:`trainerday_server.activities.files.fitfast.read_body`, which gives up (``FastPathUnsupported``) on
 anything unusual, in which case the whole file is decoded again with fitdecode. Both draw on one WorkBudget
-per file, so a small hostile file (gzip shrinks repeated messages a thousandfold) cannot cost minutes of CPU,
-and a file may chain at most MAX_SEGMENTS segments.
+per file, so that no file, however small gzip makes it, costs more than about a second of CPU; and a file may
+chain at most MAX_SEGMENTS segments.
 
 Salvage: a segment that ends early (the file was cut mid-record), holds unreadable data, or carries a wrong
 or no CRC still gives every message before the damage, and ``Recording.warnings`` says what was wrong and how

@@ -48,7 +48,7 @@ MAX_RECORDS = 1_000_000
 MAX_MESSAGES = 50_000
 
 # And on the work it may make us do. A message can be one byte and gzip shrinks repeats a thousandfold, so
-# neither the size limit nor the record limit bounds it: a 40 kB upload can hold 20 million messages. Work is
+# neither the size limit nor the record limit bounds it: a 20 kB upload can hold 20 million messages. Work is
 # counted in units of about 0.3 µs, the fast path's step over one message; the other steps are weighed by
 # what they were measured to cost (bench/activities_hostile.py). MAX_WORK is about a second: three million
 # messages for the fast path, three times the records of a file at the record limit; for fitdecode, ten
