@@ -36,18 +36,22 @@ FILES = {
 }
 
 _CHILD = """
-import resource, sys, tracemalloc
+import sys, tracemalloc
 from pathlib import Path
 from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.fit import decode_fit
+
+def peak_mb():  # VmHWM, not ru_maxrss, which keeps the parent's peak across fork and exec
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    return int(line.split()[1]) // 1024
+
 data = Path(sys.argv[1]).read_bytes()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_mb()
 tracemalloc.start()
 recording = decode_fit(data, fast=False) if sys.argv[2] == "fitdecode" else decode_activity(data)
 allocated = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before // 1024, after // 1024, allocated // 2**20, recording.sample_count)
+print(before, peak_mb(), allocated // 2**20, recording.sample_count)
 """
 _GPX_POINT = (
     '<trkpt lat="{latitude:.7f}" lon="{longitude:.7f}"><ele>{altitude:.1f}</ele><time>{time}</time>'

@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import io
 import random
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from tests.activities.files.fitbytes import T0, definition, fit_segment, no_fallback
 from tests.activities.metrics.device_session import device_session
 from tests.activities.metrics.test_metrics_real import NOT_BORNE_OUT
 from tests.conftest import TEST_SECRET, Caller, bearer, samples_dir
@@ -250,6 +252,64 @@ def test_a_gzip_bomb_is_refused_without_being_inflated(client, me, db, settings)
     assert_nothing_stored(db, settings)
 
 
+# Small gzipped FIT files that once cost seconds of CPU or gigabytes: a message can be a byte, a segment 14.
+NO_FIELDS = definition(1, 200, [])  # its messages are a single byte
+A_RECORD = definition(0, 20, [(253, 4, 0x86), (7, 2, 0x84)]) + struct.pack("<BIH", 0, T0, 200)
+# Compressed speed and distance: only fitdecode, the slow decoder, reads them.
+A_SLOW_RECORD = definition(0, 20, [(253, 4, 0x86), (8, 3, 0x0D)]) + struct.pack("<BI", 0, T0) + bytes(3)
+
+
+@pytest.mark.parametrize(
+    ("build", "says"),  # built in the test: megabytes each
+    [
+        (
+            lambda: fit_segment(b"") * 1_000_000,  # 16 MB, 30 kB gzipped; was 22 s and 2.9 GB
+            "this FIT file chains more than 100 segments and the first 100 hold no records "
+            "(segment 101 starts at byte 1,600)",
+        ),
+        (
+            lambda: fit_segment(A_RECORD + NO_FIELDS + b"\x01" * 20_000_000),  # 20 MB, 20 kB gzipped; was 5 s
+            "this FIT file holds more messages than one activity may: decoding stopped at byte ",
+        ),
+        (
+            lambda: fit_segment(A_SLOW_RECORD + NO_FIELDS + b"\x01" * 1_000_000),  # 1 kB gzipped; was 3 s
+            "this FIT file needs the slow decoder (record field 8 expands into fields we read) and holds "
+            "more than it may decode for one activity: decoding stopped at byte ",
+        ),
+    ],
+    ids=["segments", "messages", "slow-decoder"],
+)
+def test_fit_files_that_would_cost_too_much_are_refused(client, me, db, settings, build, says):
+    response = upload(client, me, gzip.compress(build(), mtime=0), filename="ride.fit.gz")
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(says)
+    assert_nothing_stored(db, settings)
+
+
+def test_a_ride_followed_by_endless_fit_segments_is_kept(client, me, samples):
+    ride = (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()
+    response = upload(client, me, gzip.compress(ride + fit_segment(b"") * 100_000), filename="ride.fit.gz")
+    assert response.status_code == 201, response.text
+    assert response.json()["warnings"] == [
+        "the file chains more than 100 FIT segments; the rest of it was ignored "
+        f"(segment 101 starts at byte {len(ride) + 99 * 16:,})",
+        # This Edge 1000's own summary is inconsistent with its records, segments or not (see metrics tests).
+        "the device's elapsed time (113 s) is not what its records give (at least 124 s); "
+        "127 s from the records reported",
+    ]
+
+
+def test_a_field_defined_twice_is_read_without_the_slow_decoder(client, me, monkeypatch):
+    """Once one duplicated field sent a whole 26 kB upload of a million records to fitdecode: 15 s of CPU."""
+
+    monkeypatch.setattr("trainerday_server.activities.files.fit.read_body_with_fitdecode", no_fallback)
+    twice = definition(0, 20, [(253, 4, 0x86), (7, 2, 0x84), (7, 2, 0x84)])
+    records = b"".join(struct.pack("<BIHH", 0, T0 + second, 0xFFFF, 200) for second in range(3600))
+    response = upload(client, me, gzip.compress(fit_segment(twice + records)), filename="ride.fit.gz")
+    assert response.status_code == 201, response.text
+    assert (response.json()["averagePower"], response.json()["elapsedSeconds"]) == (200.0, 3600)
+
+
 def test_the_file_field_is_required(client, me, samples, db, settings):
     data = (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()
     response = upload(client, me, data, field="upload")
@@ -477,6 +537,34 @@ def test_names_default_to_the_files_then_the_time_of_day(client, me, samples):
     assert tcx["description"].startswith("- immer noch den Muskelkater")
 
 
+TCX_WITH_NOTES = """<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">
+<Activities><Activity Sport="Biking"><Lap><Track>
+<Trackpoint><Time>2024-05-01T17:00:00Z</Time><Cadence>80</Cadence></Trackpoint>
+<Trackpoint><Time>2024-05-01T17:00:01Z</Time><Cadence>81</Cadence></Trackpoint>
+</Track></Lap><Notes>{description}</Notes></Activity></Activities></TrainingCenterDatabase>"""
+GPX_WITH_NAME = """<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><name>{name}</name><desc>{description}</desc>
+<trkseg><trkpt lat="46.5" lon="6.6"><time>2024-05-02T17:00:00Z</time></trkpt>
+<trkpt lat="46.5" lon="6.6"><time>2024-05-02T17:00:01Z</time></trkpt></trkseg></trk></gpx>"""
+
+
+def test_a_files_long_name_and_description_are_cut_to_the_limits_of_patch(client, me):
+    description = "Windy." * 2000
+    tcx = upload(client, me, TCX_WITH_NOTES.format(description=description).encode(), filename="a.tcx").json()
+    assert tcx["description"] == description[:10_000]
+    gpx = GPX_WITH_NAME.format(name="N" * 300, description=description).encode()
+    body = upload(client, me, gpx, filename="a.gpx").json()
+    assert (body["name"], body["description"]) == ("N" * 200, description[:10_000])
+    assert body["warnings"][:2] == [
+        "the file's name of 300 characters was cut to its first 200",
+        "the file's description of 12,000 characters was cut to its first 10,000",
+    ]
+    # The athlete's own take their place, and nothing of the file's is cut.
+    client.delete(f"/api/v1/activities/{body['id']}", headers=me.headers)
+    own = upload(client, me, gpx, filename="a.gpx", name="Mine", description="My notes").json()
+    assert (own["name"], own["description"]) == ("Mine", "My notes")
+    assert not [warning for warning in own["warnings"] if "was cut" in warning]
+
+
 def test_upload_fields_are_checked(client, me, samples, db):
     data = (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()
     assert upload(client, me, data, name="x" * 201).status_code == 400
@@ -578,6 +666,43 @@ def test_a_rides_local_time_stays_when_the_athlete_changes_time_zone(client, me,
 
     tokyo = upload(client, me, (samples / "fit/2020-06-01-16-52-40.fit").read_bytes()).json()
     assert tokyo["startTimeLocal"] == "2020-06-01T23:52:40+09:00"  # a ride uploaded since: Tokyo's
+
+
+def gpx_at(*times: str) -> bytes:
+    points = "".join(f'<trkpt lat="1" lon="1"><time>{time}</time></trkpt>' for time in times)
+    return (
+        f'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{points}</trkseg></trk></gpx>'.encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("times", "timezone"),
+    [
+        (("0001-01-01T00:00:00+23:59", "0001-01-01T00:00:01+23:59"), "UTC"),
+        (("0001-01-01T00:00:00Z", "0001-01-01T00:00:01Z"), "America/New_York"),
+        (("9999-12-31T23:00:00Z", "9999-12-31T23:00:01Z"), "Asia/Tokyo"),
+    ],
+)
+def test_times_off_the_calendar_are_refused_not_a_server_error(client, me, db, settings, times, timezone):
+    _set_profile(db, me.athlete.id, timezone=timezone)
+    response = upload(client, me, gpx_at(*times), filename="a.gpx")
+    assert response.status_code == 400
+    says = f"line 1: <time> holds {times[0]!r}, which is not a time from 2000 to 2099"
+    assert response.json()["detail"] == says
+    assert_nothing_stored(db, settings)
+
+
+def test_the_latest_time_works_everywhere_in_the_furthest_time_zone(client, me, db):
+    _set_profile(db, me.athlete.id, timezone="Pacific/Kiritimati")  # UTC+14
+    body = upload(client, me, gpx_at("2099-12-31T23:00:00Z", "2099-12-31T23:59:59Z"), filename="a.gpx").json()
+    assert body["startTimeLocal"] == "2100-01-01T13:00:00+14:00"
+    url = f"/api/v1/activities/{body['id']}"
+    for path in ("", "/streams", "/fit", "/file", "/power-curve"):
+        assert client.get(url + path, headers=me.headers).status_code == 200, path
+    listed = client.get("/api/v1/activities?startDate=2100-01-01&endDate=2100-01-01", headers=me.headers)
+    assert listed.json()["total"] == 1
+    again = upload(client, me, gpx_at("2099-12-31T23:00:01Z", "2099-12-31T23:59:59Z"), filename="b.gpx")
+    assert again.json()["existingActivityId"] == body["id"]  # the duplicate window reaches past 2100
 
 
 def plan(client: TestClient, caller: Caller, day: str, minutes: float, title: str = "Plan") -> int:

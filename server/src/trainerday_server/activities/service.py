@@ -9,6 +9,7 @@ deleted again: a refused or failed upload leaves neither a row nor a file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -89,6 +90,7 @@ def upload_activity(
     """
     _check_info(info)
     decoded = decode_upload(source, max_bytes)
+    decoded = dataclasses.replace(decoded, recording=_file_texts_within_limits(decoded.recording, info))
     with session_scope(read_sessions) as session:
         measured = _measure(session, athlete_id, decoded)
     sha256 = hashlib.sha256(decoded.original).hexdigest()
@@ -126,6 +128,25 @@ def _check_info(info: UploadInfo) -> None:
     external = info.external_id
     if external is not None and not (1 <= len(external) <= MAX_EXTERNAL_ID and external.isprintable()):
         raise ValidationFailed.single("externalId", f"must be 1 to {MAX_EXTERNAL_ID} printable characters")
+
+
+def _file_texts_within_limits(recording: Recording, info: UploadInfo) -> Recording:
+    """The file's name and description, where they become the activity's, cut to the lengths PATCH allows,
+    with a warning: text in the file is no reason to refuse the ride (the athlete's own text is checked)."""
+    warnings = list(recording.warnings)
+    name, description = recording.name, recording.description
+    if info.name is None and name is not None:
+        name = _cut(name.strip(), MAX_NAME, "name", warnings)
+    if info.description is None and description is not None:
+        description = _cut(description, MAX_DESCRIPTION, "description", warnings)
+    return dataclasses.replace(recording, name=name, description=description, warnings=warnings)
+
+
+def _cut(text: str, limit: int, what: str, warnings: list[str]) -> str:
+    if len(text) <= limit:
+        return text
+    warnings.append(f"the file's {what} of {len(text):,} characters was cut to its first {limit:,}")
+    return text[:limit]
 
 
 def _measure(session: Session, athlete_id: int, decoded: DecodedUpload) -> _Measured:
@@ -186,7 +207,7 @@ def _new_activity(athlete_id: int, measured: _Measured, info: UploadInfo, key: s
     curve = summary.pop("powerCurve")
     return Activity(
         athlete_id=athlete_id,
-        name=(info.name or recording.name or _default_name(recording, metrics)).strip()[:MAX_NAME],
+        name=(info.name or recording.name or _default_name(recording, metrics)).strip(),
         description=info.description if info.description is not None else recording.description,
         external_id=info.external_id,
         sport=recording.sport,

@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.activities.files.fitbytes import RECORD_TIMESTAMP_POWER, T0, definition, fit_segment, no_fallback
 from trainerday_server.activities.files import fit, fitbody, fitfast
 from trainerday_server.activities.files.fit import decode_fit
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError, TrainerDayError
-from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
+from trainerday_server.fitfile import FIT_EPOCH_OFFSET
 
 SAMPLE_DIRS = ("fit", "damaged")
 
@@ -288,37 +289,19 @@ def test_fast_path_reads_exactly_what_fitdecode_reads(samples: Path, name: str) 
     assert_same(fast, decode_fit(data, fast=False))
 
 
+@pytest.fixture
+def fast_path_only(monkeypatch) -> None:
+    """Fail the test if the file is decoded with fitdecode: the fast path must handle it itself."""
+    monkeypatch.setattr(fit, "read_body_with_fitdecode", no_fallback)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_fast_path_handles_every_sample_itself(samples: Path, name: str, monkeypatch) -> None:
+def test_fast_path_handles_every_sample_itself(samples: Path, name: str, fast_path_only) -> None:
     """No sample needs the fallback, so the comparison above really exercises the fast path."""
-
-    def no_fallback(*args):
-        raise AssertionError("fell back to fitdecode")
-
-    monkeypatch.setattr("trainerday_server.activities.files.fit.read_body_with_fitdecode", no_fallback)
     decode_fit(content(samples / name))
 
 
 # --- FIT features the samples lack, built byte by byte ----------------------------------------------------
-
-
-def fit_segment(body: bytes, *, declared: int | None = None, crc: bool = True) -> bytes:
-    """A FIT segment around ``body``: a 14-byte header (declaring ``declared`` body bytes) and its CRC."""
-    header = struct.pack("<BBHI4s", 14, 0x20, 2132, len(body) if declared is None else declared, b".FIT")
-    header += struct.pack("<H", crc16(header))
-    segment = header + body
-    return segment + struct.pack("<H", crc16(segment)) if crc else segment
-
-
-def definition(local: int, global_number: int, fields: list[tuple[int, int, int]], endian: int = 0) -> bytes:
-    """A definition message; ``fields`` are (number, size, base type)."""
-    order = ">" if endian else "<"
-    message = struct.pack(f"{order}BBBHB", 0x40 | local, 0, endian, global_number, len(fields))
-    return message + b"".join(struct.pack("BBB", *f) for f in fields)
-
-
-T0 = 1_000_000_000  # FIT seconds: 2021-09-09T01:46:40Z
-RECORD_TIMESTAMP_POWER = [(253, 4, 0x86), (7, 2, 0x84)]
 
 
 def test_compressed_timestamp_headers() -> None:
@@ -361,6 +344,31 @@ def test_records_without_a_time_are_left_out_with_a_warning() -> None:
     assert recording.warnings == ["1 of 4 records have no time and were left out"]
 
 
+def test_fields_defined_twice_are_read_as_the_reference_reads_them(monkeypatch) -> None:
+    """The first valid value is the field's; the last valid timestamp is what compressed timestamp headers
+    count from; a subfield is chosen if any of the field's copies selects it. Once a reason for fitdecode's
+    slow path (seconds for a small file), now read on the fast path."""
+    file_id = definition(2, 0, [(0, 1, 0x00), (1, 2, 0x84), (1, 2, 0x84), (2, 2, 0x84)])
+    file_id += struct.pack("<BBHHH", 2, 4, 0xFFFF, 1, 2713)  # activity; manufacturer invalid, then garmin
+    event = definition(3, 21, [(253, 4, 0x86), (0, 1, 0x00), (0, 1, 0x00), (1, 1, 0x00)])
+    event += struct.pack("<BIBBB", 3, T0 + 10, 0xFF, 0, 4) + struct.pack("<BIBBB", 3, T0 + 20, 0xFF, 0, 0)
+    twice = definition(0, 20, [(253, 4, 0x86), (7, 2, 0x84), (253, 4, 0x86), (7, 2, 0x84)])
+    twice += struct.pack("<BIHIH", 0, T0, 0xFFFF, T0 + 40, 150)  # time T0, power 150; counting from T0 + 40
+    compressed = definition(1, 20, [(7, 2, 0x84)])
+    compressed += struct.pack("<BH", 0x80 | (1 << 5) | ((T0 + 41) & 0x1F), 230)  # T0 + 41, not T0 + 9
+    later = struct.pack("<BIHIH", 0, 0xFFFFFFFF, 210, T0 + 42, 220)  # time T0 + 42, power 210
+    data = fit_segment(file_id + event + twice + compressed + later)
+
+    reference = decode_fit(data, fast=False)
+    monkeypatch.setattr(fit, "read_body_with_fitdecode", no_fallback)
+    recording = decode_fit(data)
+    np.testing.assert_array_equal(recording.time, [0, 41, 42])
+    np.testing.assert_array_equal(recording.channels["power"], [150, 230, 210])
+    assert recording.device == "garmin edge_1030"
+    assert recording.pauses == [(10.0, 20.0)]
+    assert_same(recording, reference)
+
+
 def test_compressed_speed_distance_falls_back_to_fitdecode() -> None:
     # Old devices pack speed and distance into 3 bytes (FIT field 8); fitdecode unpacks and accumulates it.
     body = definition(0, 20, [(253, 4, 0x86), (8, 3, 0x0D)])
@@ -369,7 +377,7 @@ def test_compressed_speed_distance_falls_back_to_fitdecode() -> None:
         body += struct.pack("<BI", 0, T0 + i) + packed.to_bytes(3, "little")
     data = fit_segment(body)
     with pytest.raises(fitfast.FastPathUnsupported):
-        fitfast.read_body(data, 0, 14 + len(body))
+        fitfast.read_body(data, 0, 14 + len(body), fitbody.WorkBudget(fitbody.MAX_WORK))
     recording = decode_fit(data)
     np.testing.assert_allclose(recording.channels["speed"], [5, 6, 7])
     np.testing.assert_allclose(recording.channels["distance"], [1, 2, 4])
@@ -428,10 +436,78 @@ def test_what_a_file_may_make_us_hold_is_bounded(monkeypatch) -> None:
     records = [struct.pack("<BIH", 0, T0 + i, 200) for i in range(11)]
     for fast in (True, False):
         recording = decode_fit(fit_segment(body + b"".join(records[:10])), fast=fast)
-        assert recording.warnings == ["over 3 messages of one kind in a segment; the rest were ignored"]
+        assert recording.warnings == ["over 3 messages of one kind; the rest were ignored"]
         assert recording.pauses == [(1.0, 2.0)]  # from the first three timer events: start, stop, start
         with pytest.raises(ActivityFileError, match="holds over 10 records, too many for one activity"):
             decode_fit(fit_segment(body + b"".join(records)), fast=fast)
+
+
+def test_times_out_of_range_are_no_times() -> None:
+    """Before 2000 (FIT's relative times among them) or from 2100 on, as for TCX and GPX."""
+    year_2100 = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp()) - FIT_EPOCH_OFFSET
+    body = definition(0, 20, RECORD_TIMESTAMP_POWER)
+    for timestamp in (T0, T0 + 1, year_2100, 0x0FFFFFFF):
+        body += struct.pack("<BIH", 0, timestamp, 200)
+    for fast in (True, False):
+        recording = decode_fit(fit_segment(body), fast=fast)
+        np.testing.assert_array_equal(recording.time, [0, 1])
+        assert recording.warnings == ["2 of 4 records have no time and were left out"]
+
+
+def test_chained_segments_are_bounded(samples: Path) -> None:
+    """Past 100 segments: refused if they hold no records, else the rest is ignored with a warning."""
+    empty = fit_segment(b"")  # 16 bytes
+    for fast in (True, False):
+        with pytest.raises(ActivityFileError) as raised:
+            decode_fit(empty * 101, fast=fast)
+        assert raised.value.detail == (
+            "this FIT file chains more than 100 segments and the first 100 hold no records "
+            "(segment 101 starts at byte 1,600)"
+        )
+    ride = content(samples / "fit/2020-06-01-16-52-40.fit")
+    assert decode_fit(ride + empty * 99).warnings == []
+    recording = decode_fit(ride + empty * 10_000)
+    assert recording.sample_count == 96
+    assert recording.warnings == [
+        "the file chains more than 100 FIT segments; the rest of it was ignored "
+        f"(segment 101 starts at byte {len(ride) + 99 * 16:,})"
+    ]
+
+
+def test_the_work_a_file_may_cost_is_bounded(monkeypatch) -> None:
+    """A message can be a single byte, so the size limit does not bound the work; the budget does, across
+    segments and for both decoders."""
+    monkeypatch.setattr(fit, "MAX_WORK", 1000)
+    ride = definition(0, 20, RECORD_TIMESTAMP_POWER) + struct.pack("<BIH", 0, T0, 100)
+    nothing = definition(1, 200, [])  # messages of no fields: one byte each
+    too_much = r"^this FIT file holds more messages than one activity may: decoding stopped at byte [\d,]+$"
+    decode_fit(fit_segment(ride + nothing + b"\x01" * 900))
+    with pytest.raises(ActivityFileError, match=too_much):
+        decode_fit(fit_segment(ride + nothing + b"\x01" * 1000))
+    with pytest.raises(ActivityFileError, match=too_much):
+        decode_fit(fit_segment(ride) + fit_segment(nothing + b"\x01" * 500) * 2)
+    # Compressed speed and distance send the file to fitdecode, which counts ten units a message.
+    slow = definition(0, 20, [(253, 4, 0x86), (8, 3, 0x0D)]) + struct.pack("<BI", 0, T0) + bytes(3)
+    decode_fit(fit_segment(slow + nothing + b"\x01" * 80))
+    with pytest.raises(ActivityFileError) as raised:
+        decode_fit(fit_segment(slow + nothing + b"\x01" * 100))
+    assert raised.value.detail.startswith(
+        "this FIT file needs the slow decoder (record field 8 expands into fields we read) and holds more "
+        "than it may decode for one activity: decoding stopped at byte "
+    )
+
+
+def test_real_rides_are_far_within_the_work_budget(samples: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fit, "MAX_WORK", fitbody.MAX_WORK // 10)
+    for name in EXPECTED:
+        decode_fit(content(samples / name))
+    monkeypatch.setattr(fit, "MAX_WORK", fitbody.MAX_WORK)
+
+    def unsupported(*args):
+        raise fitfast.FastPathUnsupported("forced")
+
+    monkeypatch.setattr(fit, "read_body", unsupported)
+    assert decode_fit(content(samples / "fit/4078723797.fit")).sample_count == 8357  # 139 min, 70 fields
 
 
 def test_junk_after_the_last_segment_is_reported(samples: Path) -> None:

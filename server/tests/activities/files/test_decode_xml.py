@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trainerday_server.activities.files import xmlfile
 from trainerday_server.activities.files.detect import decode_activity
 from trainerday_server.activities.files.gpx import decode_gpx
 from trainerday_server.activities.files.tcx import decode_tcx
@@ -174,6 +175,10 @@ def test_tcx_trackpoints_offsets_and_untimed_points() -> None:
             "line 10: <Time> holds 'soon', which is not a time",
         ),
         (
+            TCX.format(activities=ACTIVITY.replace("2024-01-01T10:00:03", "1989-12-31T00:00:00")),
+            "line 10: <Time> holds '1989-12-31T00:00:00', which is not a time from 2000 to 2099",
+        ),
+        (
             TCX.format(activities=ACTIVITY.replace("<Value>121</Value>", "<Value>1e2.5</Value>")),
             "line 8: <Value> holds '1e2.5', which is not a number",
         ),
@@ -234,6 +239,45 @@ def test_times_spanning_years_are_refused() -> None:
     document = GPX.format(encoding="utf-8").replace("2024-05-01T17:00:01Z", "2031-05-01T17:00:01Z")
     with pytest.raises(ActivityFileError, match=r"span 2,556 days .* at most 7 days"):
         decode_gpx(document.encode())
+
+
+@pytest.mark.parametrize(
+    ("moment", "accepted"),
+    [
+        ("0001-01-01T00:00:00+23:59", False),  # year 0 in UTC, which datetime cannot hold
+        ("9999-12-31T23:00:00Z", False),  # an athlete's time zone ahead would take it past 9999
+        ("1999-12-31T23:59:59Z", False),
+        ("2000-01-01T00:30:00+01:00", False),  # 1999 in UTC
+        ("2000-01-01T00:00:00Z", True),
+        ("2099-12-31T23:59:59Z", True),
+        ("2100-01-01T00:00:00Z", False),
+    ],
+)
+def test_times_from_2000_to_2099_only(moment: str, accepted: bool) -> None:
+    document = GPX.format(encoding="utf-8").replace("2024-05-01T17:00:00Z", moment)
+    document = document.replace("2024-05-01T17:00:01Z", moment)
+    if accepted:
+        assert decode_gpx(document.encode()).start_time == datetime.fromisoformat(moment)
+        return
+    with pytest.raises(ActivityFileError) as raised:
+        decode_gpx(document.encode())
+    assert raised.value.detail == f"line 6: <time> holds {moment!r}, which is not a time from 2000 to 2099"
+    assert raised.value.extra == {"line": 6}
+
+
+def test_points_are_bounded(monkeypatch) -> None:
+    """An empty point is 8 bytes: 50 MB of them once cost 44 s and 1.5 GB."""
+    monkeypatch.setattr(xmlfile, "MAX_POINTS", 3)
+    document = GPX.format(encoding="utf-8").replace("</trkseg>", "<trkpt/></trkseg>")
+    assert decode_gpx(document.encode()).sample_count == 2
+    with pytest.raises(ActivityFileError) as raised:
+        decode_gpx(document.replace("</trkseg>", '<trkpt lat="1" lon="1"/></trkseg>').encode())
+    assert raised.value.detail == "this GPX file holds over 3 points, too many for one activity (line 11)"
+    monkeypatch.setattr(xmlfile, "MAX_POINTS", 4)
+    tcx = TCX.format(activities=ACTIVITY)  # 4 trackpoints
+    decode_tcx(tcx.encode())
+    with pytest.raises(ActivityFileError, match=r"^this TCX file holds over 4 points, too many for one"):
+        decode_tcx(tcx.replace("<Trackpoint>", "<Trackpoint/><Trackpoint>", 1).encode())
 
 
 # --- hostile XML -------------------------------------------------------------------------------------------

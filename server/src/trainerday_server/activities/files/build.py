@@ -16,6 +16,12 @@ from trainerday_server.errors import ActivityFileError
 
 # Longer than any single ride; protects what follows (1 Hz resampling) from a file whose times span years.
 MAX_SPAN_SECONDS = 7 * 24 * 3600
+# The times a sample may have (Unix seconds, the latest excluded). Outside them a time is a device's garbage
+# or a hostile file's, and date arithmetic downstream (time zones, the duplicate window) could run off the
+# calendar. From 2000, after the earliest time a FIT file can hold, so that every activity can be served as
+# FIT and read back; to 2100.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 
 _COORDINATE_LIMITS = {"latitude": 90.0, "longitude": 180.0}
 

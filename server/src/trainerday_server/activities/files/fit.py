@@ -4,7 +4,9 @@ A FIT file is one or more chained segments (header, messages, CRC). This module 
 headers and CRCs, and turns what the segments hold into a Recording. The messages inside a segment are read
 by a *body decoder*: :func:`read_body_with_fitdecode` (fitdecode, the reference) or the much faster
 :func:`trainerday_server.activities.files.fitfast.read_body`, which gives up (``FastPathUnsupported``) on
-anything unusual, in which case the whole file is decoded again with fitdecode.
+anything unusual, in which case the whole file is decoded again with fitdecode. Both draw on one WorkBudget
+per file, so that no file, however small gzip makes it, costs more than about a second of CPU; and a file may
+chain at most MAX_SEGMENTS segments.
 
 Salvage: a segment that ends early (the file was cut mid-record), holds unreadable data, or carries a wrong
 or no CRC still gives every message before the damage, and ``Recording.warnings`` says what was wrong and how
@@ -14,6 +16,7 @@ much was recovered. A file with no valid FIT header or no timed records is refus
 from __future__ import annotations
 
 import struct
+import sys
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +29,11 @@ from trainerday_server.activities.recording import DeviceSummary, Recording
 from trainerday_server.errors import ActivityFileError
 from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
 
-from .build import build_recording
+from .build import EARLIEST_TIME, LATEST_TIME, build_recording
 from .fitbody import (
     MAX_MESSAGES,
     MAX_RECORDS,
+    MAX_WORK,
     MESG_EVENT,
     MESG_FILE_ID,
     MESG_RECORD,
@@ -37,8 +41,10 @@ from .fitbody import (
     MESG_SPORT,
     MESSAGE_FIELDS,
     RECORD_FIELDS,
+    WORK_PER_FITDECODE_VALUE,
     BodyStop,
     SegmentContent,
+    WorkBudget,
     keep_message,
     too_many_records,
 )
@@ -46,6 +52,9 @@ from .fitfast import FastPathUnsupported, read_body
 
 # FIT ``date_time`` values below this count seconds since the device was switched on, not since the epoch.
 FIT_DATETIME_MIN = 0x10000000
+# Devices chain a few segments (a multisport file one per sport, a settings file before the activity); each
+# costs little, but 14 bytes make one, so without a bound a small gzipped upload could hold millions.
+MAX_SEGMENTS = 100
 
 # For each channel the record fields that feed it, best first.
 CHANNEL_SOURCES: dict[str, tuple[str, ...]] = {
@@ -63,7 +72,7 @@ SEMICIRCLES_TO_DEGREES = 180.0 / 2**31
 TIMER_STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
 
 
-BodyReader = Callable[[bytes, int, int], SegmentContent]
+BodyReader = Callable[[bytes, int, int, WorkBudget], SegmentContent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,33 +83,58 @@ class _Header:
 
 
 def decode_fit(data: bytes, *, fast: bool = True) -> Recording:
-    """Decode a FIT activity file. ``fast`` tries the struct/numpy decoder first; results are identical."""
-    if fast:
-        try:
-            return _decode(data, read_body)
-        except FastPathUnsupported:
-            pass
-    return _decode(data, read_body_with_fitdecode)
+    """Decode a FIT activity file: the fast decoder first, fitdecode where it gives up (the results are
+    identical), within the file's WorkBudget. ``fast=False`` is fitdecode alone and unbounded: the reference
+    for tests and benchmarks, never for uploads."""
+    if not fast:
+        return _decode(data, read_body_with_fitdecode, WorkBudget(left=sys.maxsize))
+    budget = WorkBudget(MAX_WORK)
+    try:
+        return _decode(data, read_body, budget)
+    except FastPathUnsupported as unsupported:
+        budget.slow_because = str(unsupported)
+        return _decode(data, read_body_with_fitdecode, budget)
 
 
-def _decode(data: bytes, read_body: BodyReader) -> Recording:
-    contents: list[SegmentContent] = []
+def _decode(data: bytes, read_body: BodyReader, budget: WorkBudget) -> Recording:
+    columns: list[dict[str, np.ndarray]] = []  # of each segment that holds records
+    messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
     warnings: list[str] = []
     records = 0
     for index, header in enumerate(_segments(data, warnings)):
-        content = read_body(data, header.offset, header.body_end)
-        contents.append(content)
+        if index == MAX_SEGMENTS:
+            _too_many_segments(header, records, warnings)
+            break
+        content = read_body(data, header.offset, header.body_end, budget)
         records += content.record_count
         if records > MAX_RECORDS:
             raise too_many_records()
-        if any(len(kept) == MAX_MESSAGES for kept in content.messages.values()):
-            warnings.append(f"over {MAX_MESSAGES:,} messages of one kind in a segment; the rest were ignored")
+        if content.record_count:
+            columns.append(content.columns)
+        for number, kept in content.messages.items():
+            messages[number] += kept[: MAX_MESSAGES - len(messages[number])]
         problems = _segment_problems(data, header, content)
         if problems:
             where = f"chained FIT segment {index + 1} (from byte {header.offset:,}): " if index else ""
             problems.append(f"{content.record_count:,} records recovered")
             warnings.append(where + "; ".join(problems))
-    return _recording(contents, warnings)
+    if any(len(kept) == MAX_MESSAGES for kept in messages.values()):
+        warnings.append(f"over {MAX_MESSAGES:,} messages of one kind; the rest were ignored")
+    return _recording(columns, messages, warnings)
+
+
+def _too_many_segments(header: _Header, records: int, warnings: list[str]) -> None:
+    """Past MAX_SEGMENTS: keep the ride the segments so far hold, with a warning; refuse if they hold none."""
+    where = f"segment {MAX_SEGMENTS + 1} starts at byte {header.offset:,}"
+    if not records:
+        raise ActivityFileError(
+            f"this FIT file chains more than {MAX_SEGMENTS} segments and the first {MAX_SEGMENTS} hold no "
+            f"records ({where})",
+            extra={"offset": header.offset},
+        )
+    warnings.append(
+        f"the file chains more than {MAX_SEGMENTS} FIT segments; the rest of it was ignored ({where})"
+    )
 
 
 def _segments(data: bytes, warnings: list[str]) -> Iterator[_Header]:
@@ -168,7 +202,7 @@ def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> 
 # --- the reference body decoder -------------------------------------------------------------------------
 
 
-def read_body_with_fitdecode(data: bytes, start: int, body_end: int) -> SegmentContent:
+def read_body_with_fitdecode(data: bytes, start: int, body_end: int, budget: WorkBudget) -> SegmentContent:
     """Read one segment's messages with fitdecode (the reference), stopping at the first damage."""
     end = min(body_end + 2, len(data))
     reader = fitdecode.FitReader(
@@ -194,6 +228,7 @@ def read_body_with_fitdecode(data: bytes, start: int, body_end: int) -> SegmentC
                 stop = BodyStop(decoded_up_to, truncated, "" if truncated else _reason(exc))
             return SegmentContent(_as_arrays(columns), messages, stop)
         decoded_up_to = start + frame.chunk.offset + len(frame.chunk.bytes)
+        budget.spend(WORK_PER_FITDECODE_VALUE * (1 + _value_count(frame)), decoded_up_to)
         if isinstance(frame, fitdecode.FitDataMessage):
             if frame.global_mesg_num == MESG_RECORD:
                 if len(columns["timestamp"]) == MAX_RECORDS:
@@ -202,6 +237,15 @@ def read_body_with_fitdecode(data: bytes, start: int, body_end: int) -> SegmentC
             elif frame.global_mesg_num in MESSAGE_FIELDS:
                 keep_message(messages, frame.global_mesg_num, _message_values(frame))
     return SegmentContent(_as_arrays(columns), messages)
+
+
+def _value_count(frame: object) -> int:
+    """The field values (or definitions) fitdecode read for this frame: what its work grows with."""
+    if isinstance(frame, fitdecode.FitDataMessage):
+        return len(frame.fields)
+    if isinstance(frame, fitdecode.FitDefinitionMessage):
+        return len(frame.field_defs) + len(frame.dev_field_defs or ())
+    return 0
 
 
 def _append_record(frame: fitdecode.FitDataMessage, columns: dict[str, array]) -> None:
@@ -248,21 +292,22 @@ def _as_arrays(columns: dict[str, array]) -> dict[str, np.ndarray]:
 # --- from segments to a Recording -----------------------------------------------------------------------
 
 
-def _recording(contents: list[SegmentContent], warnings: list[str]) -> Recording:
-    columns = {name: np.concatenate([c.columns[name] for c in contents]) for name in RECORD_FIELDS}
-    messages = {number: [m for c in contents for m in c.messages[number]] for number in MESSAGE_FIELDS}
+def _recording(
+    segments: list[dict[str, np.ndarray]], messages: dict[int, list[dict[int, Any]]], warnings: list[str]
+) -> Recording:
+    """The Recording of the record columns of the segments holding records and the messages kept."""
     file_type = next((m[0] for m in messages[MESG_FILE_ID] if isinstance(m.get(0), str)), None)
     if file_type == "course":
         raise ActivityFileError("this FIT file is a course (a planned route), not a recorded activity")
-    records = int(columns["timestamp"].shape[0])
-    if records == 0:
+    if not segments:
         kind = f" (its file type is {file_type!r})" if file_type and file_type != "activity" else ""
         damage = f": {'; '.join(warnings)}" if warnings else ""
         raise ActivityFileError(f"this FIT file holds no activity records{kind}{damage}")
 
-    timestamps = columns["timestamp"]
-    with np.errstate(invalid="ignore"):
-        epoch = np.where(timestamps >= FIT_DATETIME_MIN, timestamps + FIT_EPOCH_OFFSET, np.nan)
+    columns = {name: np.concatenate([segment[name] for segment in segments]) for name in RECORD_FIELDS}
+    # Times out of range have no use; that takes in FIT's relative times too (below FIT_DATETIME_MIN).
+    epoch = columns["timestamp"] + FIT_EPOCH_OFFSET
+    epoch[~((epoch >= EARLIEST_TIME) & (epoch < LATEST_TIME))] = np.nan
     channels = {}
     for channel, sources in CHANNEL_SOURCES.items():
         values = columns[sources[0]]

@@ -47,6 +47,17 @@ MESSAGE_FIELDS: dict[int, tuple[int, ...]] = {
 MAX_RECORDS = 1_000_000
 MAX_MESSAGES = 50_000
 
+# And on the work it may make us do. A message can be one byte and gzip shrinks repeats a thousandfold, so
+# neither the size limit nor the record limit bounds it: a 20 kB upload can hold 20 million messages. Work is
+# counted in units of about 0.3 µs, the fast path's step over one message; the other steps are weighed by
+# what they were measured to cost (bench/activities_hostile.py). MAX_WORK is about a second: three million
+# messages for the fast path, three times the records of a file at the record limit; for fitdecode, ten
+# times slower a value, some five hours of a 1 Hz ride with a dozen fields a record.
+MAX_WORK = 3_000_000
+WORK_PER_DEFINITION_FIELD = 2  # the fast path parsing a definition it has not met in the segment
+WORK_PER_MESSAGE_READ = 16  # the fast path reading the values of a message we keep (file_id, session...)
+WORK_PER_FITDECODE_VALUE = 10  # fitdecode reading a message or one of its fields
+
 
 def keep_message(messages: dict[int, list[dict[int, Any]]], number: int, values: dict[int, Any]) -> None:
     """Keep a message's values: of events only the timer's, and at most MAX_MESSAGES of a kind."""
@@ -57,6 +68,31 @@ def keep_message(messages: dict[int, list[dict[int, Any]]], number: int, values:
 
 def too_many_records() -> ActivityFileError:
     return ActivityFileError(f"this FIT file holds over {MAX_RECORDS:,} records, too many for one activity")
+
+
+@dataclass(slots=True)
+class WorkBudget:
+    """The work one file may still cost (see MAX_WORK): every segment draws on it, both body decoders alike,
+    so chaining segments or falling back to fitdecode buys no more."""
+
+    left: int
+    slow_because: str | None = None  # why the fast path gave up, once fitdecode decodes instead
+
+    def spend(self, work: int, offset: int) -> None:
+        self.left -= work
+        if self.left < 0:
+            raise self.exhausted(offset)
+
+    def exhausted(self, offset: int) -> ActivityFileError:
+        """The refusal once the budget is spent, decoding having reached byte ``offset``."""
+        if self.slow_because is None:
+            what = "this FIT file holds more messages than one activity may"
+        else:
+            what = (
+                f"this FIT file needs the slow decoder ({self.slow_because}) and holds more than it may "
+                "decode for one activity"
+            )
+        return ActivityFileError(f"{what}: decoding stopped at byte {offset:,}", extra={"offset": offset})
 
 
 @dataclass(frozen=True, slots=True)

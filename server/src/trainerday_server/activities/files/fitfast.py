@@ -5,7 +5,9 @@ notes where each record starts; afterwards the fields we want are cut out of the
 one definition at once and scaled with fitdecode's own profile, so both decoders agree value for value (a
 test holds them to it on every sample file). Anything unusual raises FastPathUnsupported, and fitdecode
 decodes the file instead: data before its definition, messages overrunning their segment, compressed
-speed/distance, array or oddly typed fields we read, duplicate fields.
+speed/distance, array or oddly typed fields we read. A field defined twice in a message is read as the
+reference reads it: the first valid value is the field's, and the last valid timestamp is the one that
+compressed timestamp headers count from.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from .fitbody import (
     MESG_RECORD,
     MESSAGE_FIELDS,
     RECORD_FIELDS,
+    WORK_PER_DEFINITION_FIELD,
+    WORK_PER_MESSAGE_READ,
     BodyStop,
     SegmentContent,
+    WorkBudget,
     keep_message,
     too_many_records,
 )
@@ -54,6 +59,16 @@ _STRING = 0x07
 
 _RECORD_PROFILE = {
     number: f for number, f in profile.MESSAGE_TYPES[MESG_RECORD].fields.items() if f.name in RECORD_FIELDS
+}
+# For each message we keep, the fields to read: those we want and those that select their subfields.
+_MESSAGE_READS = {
+    number: frozenset(wanted).union(
+        reference.def_num
+        for wanted_number in wanted
+        for subfield in profile.MESSAGE_TYPES[number].fields[wanted_number].subfields or ()
+        for reference in subfield.ref_fields
+    )
+    for number, wanted in MESSAGE_FIELDS.items()
 }
 # Record fields whose components expand into fields we read, other than the plain widening of altitude and
 # speed into enhanced_altitude and enhanced_speed (same values, which we read from the fields themselves).
@@ -90,14 +105,17 @@ class _FieldReader:
 class _Definition:
     global_number: int
     size: int  # bytes of a data message after its header byte
-    timestamp: struct.Struct | None = None  # to follow the time for compressed timestamp headers
+    # To follow the time for compressed timestamp headers: the last valid timestamp field counts. The last
+    # one is read; others, if the timestamp is defined more than once, only when it is invalid.
+    timestamp: struct.Struct | None = None
     timestamp_offset: int = 0
+    earlier_timestamp_offsets: tuple[int, ...] = ()
     columns: tuple[_Column, ...] | None = None  # record messages: the fields we read
     readers: tuple[_FieldReader, ...] | None = None  # other messages we read
     rows: array[int] = field(default_factory=lambda: array("q"))  # offsets of record messages' contents
 
 
-def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
+def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> SegmentContent:
     """Read the messages of the segment whose header is at ``start``, like fit.read_body_with_fitdecode."""
     end = min(body_end, len(data))
     definitions: dict[int, _Definition] = {}
@@ -110,51 +128,69 @@ def read_body(data: bytes, start: int, body_end: int) -> SegmentContent:
     last_timestamp = 0
     stop = None
     pos = start + data[start]
-    while pos < end:
-        header = data[pos]
-        if header & 0xC0 == 0x40:
-            definition_end = _definition_end(data, pos, header, end)
-            if definition_end > end:
-                stop = _cut_off(pos, definition_end, body_end, len(data))
+    work_left = budget.left  # a local: this loop is the hot path
+    try:
+        while pos < end:
+            header = data[pos]
+            if header & 0xC0 == 0x40:
+                work_left -= 1
+                if work_left < 0:
+                    raise budget.exhausted(pos)
+                definition_end = _definition_end(data, pos, header, end)
+                if definition_end > end:
+                    stop = _cut_off(pos, definition_end, body_end, len(data))
+                    break
+                key = data[pos + 1 : definition_end] + (b"d" if header & 0x20 else b"")
+                definition = known.get(key)
+                if definition is None:
+                    work_left -= WORK_PER_DEFINITION_FIELD * (definition_end - pos) // 3
+                    definition = known[key] = _read_definition(data, pos, header)
+                    if definition.columns is not None:
+                        records.append(definition)
+                definitions[header & 0x0F] = definition
+                pos = definition_end
+                continue
+            definition_or_none = definitions.get((header >> 5) & 0x03 if header & 0x80 else header & 0x0F)
+            if definition_or_none is None:
+                raise FastPathUnsupported("data message before its definition")
+            definition = definition_or_none
+            content = pos + 1
+            pos = content + definition.size
+            if pos > end:
+                stop = _cut_off(content - 1, pos, body_end, len(data))
                 break
-            key = data[pos + 1 : definition_end] + (b"d" if header & 0x20 else b"")
-            definition = known.get(key)
-            if definition is None:
-                definition = known[key] = _read_definition(data, pos, header)
+            if header & 0x80:
+                if definition.timestamp is not None:
+                    raise FastPathUnsupported("compressed timestamp header on a message with a timestamp")
+                offset = header & 0x1F
+                rolled_over = 0x20 if offset < last_timestamp & 0x1F else 0
+                last_timestamp = (last_timestamp & ~0x1F) + offset + rolled_over
                 if definition.columns is not None:
-                    records.append(definition)
-            definitions[header & 0x0F] = definition
-            pos = definition_end
-            continue
-        definition_or_none = definitions.get((header >> 5) & 0x03 if header & 0x80 else header & 0x0F)
-        if definition_or_none is None:
-            raise FastPathUnsupported("data message before its definition")
-        definition = definition_or_none
-        content = pos + 1
-        pos = content + definition.size
-        if pos > end:
-            stop = _cut_off(content - 1, pos, body_end, len(data))
-            break
-        if header & 0x80:
-            if definition.timestamp is not None:
-                raise FastPathUnsupported("compressed timestamp header on a message with a timestamp")
-            offset = header & 0x1F
-            rolled_over = 0x20 if offset < last_timestamp & 0x1F else 0
-            last_timestamp = (last_timestamp & ~0x1F) + offset + rolled_over
+                    compressed_rows.append(content)
+                    compressed_times.append(last_timestamp)
+            elif definition.timestamp is not None:
+                (value,) = definition.timestamp.unpack_from(data, content + definition.timestamp_offset)
+                if value != 0xFFFFFFFF:
+                    last_timestamp = value
+                elif definition.earlier_timestamp_offsets:
+                    last_timestamp = _earlier_valid_timestamp(definition, data, content, last_timestamp)
             if definition.columns is not None:
-                compressed_rows.append(content)
-                compressed_times.append(last_timestamp)
-        elif definition.timestamp is not None:
-            (value,) = definition.timestamp.unpack_from(data, content + definition.timestamp_offset)
-            if value != 0xFFFFFFFF:
-                last_timestamp = value
-        if definition.columns is not None:
-            record_count += 1
-            if record_count > MAX_RECORDS:
-                raise too_many_records()
-            definition.rows.append(content)
-        elif definition.readers is not None:
-            keep_message(messages, definition.global_number, _message_values(definition, data, content))
+                record_count += 1
+                if record_count > MAX_RECORDS:
+                    raise too_many_records()
+                definition.rows.append(content)
+            else:  # records pay once the walk is over, out of the hot path (MAX_RECORDS bounds them)
+                work_left -= 1 if definition.readers is None else WORK_PER_MESSAGE_READ
+                if work_left < 0:
+                    raise budget.exhausted(content - 1)
+                if definition.readers is not None:
+                    values = _message_values(definition, data, content)
+                    keep_message(messages, definition.global_number, values)
+        work_left -= record_count
+        if work_left < 0:
+            raise budget.exhausted(pos)
+    finally:
+        budget.left = work_left
     if stop is None and body_end > len(data):
         stop = BodyStop(len(data), truncated=True)
     columns = _record_columns(data, records)
@@ -205,16 +241,28 @@ def _read_definition(data: bytes, pos: int, header: int) -> _Definition:
     for number, size, base_type in fields:
         layout.append((number, offset, size, base_type))
         offset += size
-    for number, offset, size, base_type in layout:
-        if number == TIMESTAMP_FIELD and definition.timestamp is None:
-            if base_type != 0x86 or size != 4:
-                raise FastPathUnsupported("timestamp that is not a uint32")
-            definition.timestamp, definition.timestamp_offset = struct.Struct(endian + "I"), offset
+    timestamps = [field for field in layout if field[0] == TIMESTAMP_FIELD]
+    if any(size != 4 or base_type != 0x86 for _, _, size, base_type in timestamps):
+        raise FastPathUnsupported("timestamp that is not a uint32")
+    if timestamps:
+        *earlier, definition.timestamp_offset = (offset for _, offset, _, _ in timestamps)
+        definition.timestamp = struct.Struct(endian + "I")
+        definition.earlier_timestamp_offsets = tuple(earlier)
     if global_number == MESG_RECORD:
         definition.columns = _record_plan(layout, endian)
     elif global_number in MESSAGE_FIELDS:
-        definition.readers = _message_plan(layout, endian, MESSAGE_FIELDS[global_number])
+        definition.readers = _message_plan(layout, endian, global_number)
     return definition
+
+
+def _earlier_valid_timestamp(definition: _Definition, data: bytes, content: int, default: int) -> int:
+    """The last valid one of the earlier timestamp fields (the last being invalid), else ``default``."""
+    assert definition.timestamp is not None
+    for offset in reversed(definition.earlier_timestamp_offsets):
+        (value,) = definition.timestamp.unpack_from(data, content + offset)
+        if value != 0xFFFFFFFF:
+            return int(value)
+    return default
 
 
 def _record_plan(layout: list[tuple[int, int, int, int]], endian: str) -> tuple[_Column, ...]:
@@ -233,17 +281,18 @@ def _record_plan(layout: list[tuple[int, int, int, int]], endian: str) -> tuple[
         code, invalid = numeric
         scale, value_offset = profile_field.scale, profile_field.offset
         columns.append(_Column(profile_field.name, offset, endian + code, invalid, scale, value_offset))
-    if len({c.name for c in columns}) != len(columns):
-        raise FastPathUnsupported("record field defined twice")
     return tuple(columns)
 
 
 def _message_plan(
-    layout: list[tuple[int, int, int, int]], endian: str, wanted: tuple[int, ...]
+    layout: list[tuple[int, int, int, int]], endian: str, global_number: int
 ) -> tuple[_FieldReader, ...]:
-    """Readers for the message's single-valued fields (the ones we want, and those that select subfields)."""
+    """Readers for the message's single-valued fields that we read (see _MESSAGE_READS)."""
+    wanted, read = MESSAGE_FIELDS[global_number], _MESSAGE_READS[global_number]
     readers = []
     for number, offset, size, base_type in layout:
+        if number not in read:
+            continue
         base = types.BASE_TYPES.get(base_type)
         if base is not None and base_type == _STRING:
             readers.append(_FieldReader(number, offset, struct.Struct(f"{size}s"), base.parse))
@@ -251,22 +300,21 @@ def _message_plan(
             readers.append(_FieldReader(number, offset, struct.Struct(endian + base.fmt), base.parse))
         elif number in wanted:
             raise FastPathUnsupported(f"field {number} of message is not a single value")
-    numbers = [r.number for r in readers]
-    if len(set(numbers)) != len(numbers):
-        raise FastPathUnsupported("message field defined twice")
     return tuple(readers)
 
 
 def _message_values(definition: _Definition, data: bytes, content: int) -> dict[int, Any]:
     """The wanted fields' values as fitdecode gives them without a processor (enums named, numbers scaled)."""
     assert definition.readers is not None
-    raw = {r.number: r.parse(r.unpacker.unpack_from(data, content + r.offset)[0]) for r in definition.readers}
+    raw: dict[int, list[Any]] = {}  # a field defined twice has two values
+    for r in definition.readers:
+        raw.setdefault(r.number, []).append(r.parse(r.unpacker.unpack_from(data, content + r.offset)[0]))
     message_profile = profile.MESSAGE_TYPES.get(definition.global_number)
     values = {}
     for number in MESSAGE_FIELDS[definition.global_number]:
         if number not in raw:
             continue
-        value = raw[number]
+        value = next((value for value in raw[number] if value is not None), None)
         field_profile = message_profile.fields.get(number) if message_profile else None
         if field_profile is not None and value is not None:
             field_profile = _subfield(field_profile, raw)
@@ -280,11 +328,11 @@ def _message_values(definition: _Definition, data: bytes, content: int) -> dict[
     return values
 
 
-def _subfield(field_profile: Any, raw: dict[int, Any]) -> Any:
+def _subfield(field_profile: Any, raw: dict[int, list[Any]]) -> Any:
     """The subfield that the message's other fields select (e.g. garmin_product for a Garmin's product)."""
     for subfield in field_profile.subfields or ():
         for reference in subfield.ref_fields:
-            if raw.get(reference.def_num) == reference.raw_value:
+            if reference.raw_value in raw.get(reference.def_num, ()):
                 return subfield
     return field_profile
 
@@ -299,7 +347,11 @@ def _record_columns(data: bytes, records: list[_Definition]) -> dict[str, np.nda
     for definition in used:
         rows = np.frombuffer(definition.rows, dtype=np.int64)
         assert definition.columns is not None
-        found = {column.name: _column(buffer, rows, column) for column in definition.columns}
+        found: dict[str, np.ndarray] = {}
+        for column in definition.columns:
+            values, earlier = _column(buffer, rows, column), found.get(column.name)
+            # A field defined twice: its first valid value, as the reference reads it.
+            found[column.name] = values if earlier is None else np.where(np.isnan(earlier), values, earlier)
         for name in RECORD_FIELDS:
             parts[name].append(found.get(name, np.full(rows.shape[0], np.nan)))
     order = np.argsort(_record_positions(used), kind="stable")

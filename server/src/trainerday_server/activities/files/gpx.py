@@ -9,6 +9,8 @@ with a warning. Extensions are matched by local name under any namespace: Garmin
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 from lxml import etree
 
@@ -34,8 +36,8 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "altitude", "latitude", "
 
 def decode_gpx(content: bytes) -> Recording:
     """The Recording of a GPX document: all its tracks' points, in time order."""
-    epoch: list[float] = []
-    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
+    epoch = array("d")  # 8 bytes a value, where a list of floats takes 32
+    columns = {channel: array("d") for channel in _CHANNELS}
 
     def read(point: etree._Element) -> None:
         if local_name(point) == "trkpt":  # waypoints and route points are only dropped, to save memory
@@ -49,8 +51,8 @@ def decode_gpx(content: bytes) -> Recording:
     sport, sub_sport = sport_from_text(text_of(track.find("{*}type")) if track is not None else None)
     return build_recording(
         format="gpx",
-        epoch=np.array(epoch, dtype=np.float64),
-        channels={channel: np.array(values, dtype=np.float64) for channel, values in columns.items()},
+        epoch=np.frombuffer(epoch),
+        channels={channel: np.frombuffer(values) for channel, values in columns.items()},
         noun="track point",
         warnings=[],
         sport=sport,
@@ -60,7 +62,7 @@ def decode_gpx(content: bytes) -> Recording:
     )
 
 
-def _read_point(point: etree._Element, columns: dict[str, list[float]]) -> float:
+def _read_point(point: etree._Element, columns: dict[str, array[float]]) -> float:
     """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
     values = {"latitude": attribute_number(point, "lat"), "longitude": attribute_number(point, "lon")}
     moment = float("nan")

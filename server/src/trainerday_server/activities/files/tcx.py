@@ -8,6 +8,8 @@ description, the Sport attribute a FIT sport, the Creator's name the device.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 from lxml import etree
 
@@ -31,8 +33,8 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "
 
 def decode_tcx(content: bytes) -> Recording:
     """The Recording of a TCX document (one activity, or one multisport session)."""
-    epoch: list[float] = []
-    columns: dict[str, list[float]] = {channel: [] for channel in _CHANNELS}
+    epoch = array("d")  # 8 bytes a value, where a list of floats takes 32
+    columns = {channel: array("d") for channel in _CHANNELS}
 
     def read(point: etree._Element) -> None:
         if next(point.iterancestors("{*}Activity"), None) is not None:  # not a course's planned points
@@ -58,8 +60,8 @@ def decode_tcx(content: bytes) -> Recording:
     sport, sub_sport = sport_from_text(first.get("Sport") if first is not None else None)
     return build_recording(
         format="tcx",
-        epoch=np.array(epoch, dtype=np.float64),
-        channels={channel: np.array(values, dtype=np.float64) for channel, values in columns.items()},
+        epoch=np.frombuffer(epoch),
+        channels={channel: np.frombuffer(values) for channel, values in columns.items()},
         noun="trackpoint",
         warnings=[],
         sport=sport,
@@ -69,7 +71,7 @@ def decode_tcx(content: bytes) -> Recording:
     )
 
 
-def _read_trackpoint(point: etree._Element, columns: dict[str, list[float]]) -> float:
+def _read_trackpoint(point: etree._Element, columns: dict[str, array[float]]) -> float:
     """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
     values: dict[str, float] = {}
     moment = float("nan")

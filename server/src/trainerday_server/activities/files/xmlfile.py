@@ -18,6 +18,8 @@ from lxml import etree
 
 from trainerday_server.errors import ActivityFileError
 
+from .build import EARLIEST_TIME, LATEST_TIME
+
 
 class _ParserOptions(TypedDict):
     resolve_entities: bool
@@ -38,6 +40,10 @@ _SAFE: _ParserOptions = {
     "remove_pis": True,
 }
 _FEED_BYTES = 64 * 1024
+# The points (track, route and waypoints) one file may hold: as many as a FIT file may hold records
+# (fitbody.MAX_RECORDS). An empty point is 8 bytes, so without a bound a 70 kB gzipped upload could hold
+# millions, at some 5 µs and 250 bytes each.
+MAX_POINTS = 1_000_000
 _FORMATS = {"TrainingCenterDatabase": "TCX", "gpx": "GPX"}
 
 # Strava's numeric GPX activity types, as seen in its exports.
@@ -94,7 +100,13 @@ def stream(
         raise ActivityFileError(f"not a {_FORMATS[root]} file: the root element is <{name}>")
     context = etree.iterparse(io.BytesIO(content), events=("end",), tag=tags, **_SAFE)
     try:
-        for _, element in context:
+        for count, (_, element) in enumerate(context):
+            if count == MAX_POINTS:
+                raise ActivityFileError(
+                    f"this {_FORMATS[root]} file holds over {MAX_POINTS:,} points, too many for one activity "
+                    f"(line {element.sourceline})",
+                    extra={"line": element.sourceline},
+                )
             read(element)
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
@@ -148,7 +160,8 @@ def attribute_number(element: etree._Element, name: str) -> float:
 
 
 def timestamp(element: etree._Element) -> float:
-    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset."""
+    """An ISO 8601 time as Unix seconds (NaN when empty); UTC when the text gives no offset. A time before
+    2000 or from 2100 on is refused (see build.EARLIEST_TIME)."""
     text = (element.text or "").strip()
     if not text:
         return float("nan")
@@ -161,7 +174,14 @@ def timestamp(element: etree._Element) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    seconds = moment.timestamp()
+    if not EARLIEST_TIME <= seconds < LATEST_TIME:
+        raise ActivityFileError(
+            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, "
+            "which is not a time from 2000 to 2099",
+            extra={"line": element.sourceline},
+        )
+    return seconds
 
 
 def text_of(element: etree._Element | None) -> str | None:
