@@ -149,11 +149,13 @@ def browser(app: FastAPI) -> Iterator[TestClient]:
 
 
 class Clock:
-    """Replaces the app's clock (``app.state.clock``); ``advance`` moves time on for every expiry check."""
+    """Replaces the app's clock (``app.state.clock``) with a frozen one; ``advance`` moves it on for every
+    expiry check. Frozen, so that a test at "one second before expiry" is not undone by a real second passing."""
 
     def __init__(self, app: FastAPI) -> None:
         self.offset = dt.timedelta()
-        app.state.clock = lambda: utcnow() + self.offset
+        start = utcnow()
+        app.state.clock = lambda: start + self.offset
 
     def advance(self, **delta: float) -> None:
         self.offset += dt.timedelta(**delta)

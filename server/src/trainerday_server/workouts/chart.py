@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from trainerday_server.athlete.zones import POWER_ZONES, power_zone_of
+from trainerday_server.workouts.formats.common import format_number
 from trainerday_server.workouts.structure import Segment, strip_non_xml, total_minutes
 
 WIDTH = 1000
@@ -26,8 +27,8 @@ def _xml(text: str) -> str:
     return escape(strip_non_xml(text), {'"': "&quot;", "'": "&apos;"})
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _coordinate(value: float) -> str:
+    return format_number(value, 2)
 
 
 def _clock(seconds: float) -> str:
@@ -48,12 +49,12 @@ def workout_svg(segments: Sequence[Segment], ftp: int | None = None, title: str 
     x_scale, y_scale = WIDTH / total_seconds, HEIGHT / top
 
     def y(percent: float) -> str:
-        return _number(HEIGHT - percent * y_scale)
+        return _coordinate(HEIGHT - percent * y_scale)
 
     shapes = []
     elapsed = 0.0
     for index, segment in enumerate(segments, start=1):
-        x0, x1 = _number(elapsed * x_scale), _number((elapsed + segment.seconds) * x_scale)
+        x0, x1 = _coordinate(elapsed * x_scale), _coordinate((elapsed + segment.seconds) * x_scale)
         zone = power_zone_of((segment.start + segment.end) / 2, 100)
         power = _power(segment.start, ftp)
         if segment.is_ramp:

@@ -6,7 +6,13 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from trainerday_server.schemas import ApiModel, ApiOut
-from trainerday_server.workouts.structure import MAX_WORKOUT_MINUTES
+from trainerday_server.workouts.structure import (
+    MAX_DESCRIPTION,
+    MAX_TAG,
+    MAX_TAGS,
+    MAX_TITLE,
+    MAX_WORKOUT_MINUTES,
+)
 
 SEGMENTS_DESCRIPTION = (
     "Each [minutes, start %FTP, end %FTP] (a ramp when they differ), optionally followed by cadenceStart, "
@@ -28,10 +34,10 @@ JsonNumber = Annotated[int | float, BeforeValidator(_json_number)]
 class WorkoutIn(ApiModel):
     """A workout: the library's body, and a calendar event's ``embedWorkout``."""
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     tags: list[str] | None = Field(
-        default=None, max_length=20, description="At most 20, each up to 50 characters."
+        default=None, max_length=MAX_TAGS, description=f"At most {MAX_TAGS}, each up to {MAX_TAG} characters."
     )
     duration_minutes: JsonNumber | None = Field(
         default=None,

@@ -133,28 +133,23 @@ def local_name(element: etree._Element) -> str:
 
 def number(element: etree._Element) -> float:
     """The element's text as a number (NaN when empty); ActivityFileError naming the line otherwise."""
-    text = (element.text or "").strip()
-    if not text:
-        return float("nan")
-    try:
-        return float(text)
-    except ValueError:
-        raise ActivityFileError(
-            f"line {element.sourceline}: <{local_name(element)}> holds {_quote(text)}, which is not a number",
-            extra={"line": element.sourceline},
-        ) from None
+    return _to_number(element.text, element, f"<{local_name(element)}>")
 
 
 def attribute_number(element: etree._Element, name: str) -> float:
-    text = (element.get(name) or "").strip()
+    """The attribute ``name`` as a number, as :func:`number` reads text."""
+    return _to_number(element.get(name), element, f"<{local_name(element)} {name}=...>")
+
+
+def _to_number(text: str | None, element: etree._Element, what: str) -> float:
+    text = (text or "").strip()
     if not text:
         return float("nan")
     try:
         return float(text)
     except ValueError:
         raise ActivityFileError(
-            f"line {element.sourceline}: <{local_name(element)} {name}=...> holds {_quote(text)}, "
-            "which is not a number",
+            f"line {element.sourceline}: {what} holds {_quote(text)}, which is not a number",
             extra={"line": element.sourceline},
         ) from None
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from trainerday_server.workouts.formats.mrc import import_mrc, write_course
 from trainerday_server.workouts.structure import Workout
 
-EXTENSION = "erg"
 MEDIA_TYPE = "text/plain; charset=utf-8"
 
 

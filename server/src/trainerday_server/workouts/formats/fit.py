@@ -38,7 +38,6 @@ from trainerday_server.workouts.formats.common import (
 )
 from trainerday_server.workouts.structure import Segment, Workout
 
-EXTENSION = "fit"
 MEDIA_TYPE = "application/vnd.ant.fit"
 
 RAMP_STEP_SECONDS = 30

@@ -42,7 +42,6 @@ from trainerday_server.workouts.formats.common import (
 )
 from trainerday_server.workouts.structure import Workout
 
-EXTENSION = "mrc"
 MEDIA_TYPE = "text/plain; charset=utf-8"
 
 _SECTION = re.compile(r"\[\s*(END\s+)?COURSE\s+(HEADER|DATA|TEXT)\s*\]", re.IGNORECASE)

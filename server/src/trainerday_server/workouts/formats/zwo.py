@@ -33,7 +33,6 @@ from trainerday_server.workouts.formats.common import (
 )
 from trainerday_server.workouts.structure import Segment, Workout
 
-EXTENSION = "zwo"
 MEDIA_TYPE = "application/xml"
 
 _RAMP_TAGS = {"warmup": "Warmup", "cooldown": "Cooldown"}
