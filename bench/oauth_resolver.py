@@ -1,7 +1,7 @@
 """Per-request cost of resolving an OAuth access token, relative to a personal API key.
 
-Both run on every authenticated API request. The OAuth lookup joins one more table (the client, for the
-principal's client_id) and checks the expiry in Python. Run: .venv/bin/python bench/oauth_resolver.py
+Both run on every authenticated API request: one indexed lookup joined to the athlete (for the data
+revision); the OAuth one also checks the expiry in Python. Run: .venv/bin/python bench/oauth_resolver.py
 (set TRAINERDAY_BENCH_POSTGRES_URL to a database to measure PostgreSQL as well).
 """
 

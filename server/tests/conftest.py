@@ -150,7 +150,7 @@ def browser(app: FastAPI) -> Iterator[TestClient]:
 
 class Clock:
     """Replaces the app's clock (``app.state.clock``) with a frozen one; ``advance`` moves it on for every
-    expiry check. Frozen, so that a test at "one second before expiry" is not undone by a real second passing."""
+    expiry check. Frozen, so that "one second before expiry" is not undone by a real second passing."""
 
     def __init__(self, app: FastAPI) -> None:
         self.offset = dt.timedelta()

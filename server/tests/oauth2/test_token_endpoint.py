@@ -6,9 +6,10 @@ import base64
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from tests.conftest import Database
-from tests.oauth2.flow import Authorization
+from tests.oauth2.flow import Authorization, RegisteredApp
 from trainerday_server.models import OAuthToken
 
 
@@ -179,3 +180,14 @@ def test_basic_credentials_are_form_urlencoded(flow: Authorization):
         "code_verifier": flow.verifier,
     }
     assert flow.browser.post("/oauth/token", data=form, headers={"Authorization": header}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/token/revoke", "/oauth/token/introspection"])
+def test_token_endpoints_over_plain_http_are_refused(app, confidential: RegisteredApp, path: str):
+    """Client secrets and tokens never cross the network in the clear (loopback aside)."""
+    with TestClient(app, base_url="http://testserver") as insecure:
+        form = {"grant_type": "refresh_token", "token": "x", "refresh_token": "x"}
+        response = insecure.post(path, data=form, auth=confidential.basic)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request" and "HTTPS" in response.json()["error_description"]
+    assert response.headers["cache-control"] == "no-store" and response.headers["pragma"] == "no-cache"

@@ -13,5 +13,4 @@ class Principal:
     # still exactly what the database would give.
     data_revision: int
     kind: str  # "api_key" | "oauth"
-    credential_id: int
-    client_id: str | None = None  # the OAuth app acting for the athlete, if any
+    credential_id: int  # the API key or OAuth token, by kind

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from trainerday_server.auth.principal import Principal
 from trainerday_server.auth.tokens import token_hash
 from trainerday_server.db import RawQuery
-from trainerday_server.models import Athlete, OAuthClient, OAuthToken
+from trainerday_server.models import Athlete, OAuthToken
 from trainerday_server.oauth2.service import ACCESS_TOKEN_PREFIX, Clock, unix_seconds
 
 
@@ -27,10 +27,8 @@ class OAuthTokenResolver:
                 OAuthToken.expires_at,
                 OAuthToken.revoked_at.is_(None),
                 Athlete.data_revision,
-                OAuthClient.client_id,
             )
             .join(Athlete, Athlete.id == OAuthToken.athlete_id)
-            .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
             .where(OAuthToken.access_token_hash == sa.bindparam("token_hash"))
         )
         self._lookup = RawQuery(engine, statement)
@@ -39,10 +37,10 @@ class OAuthTokenResolver:
         row = self._lookup.first(token_hash=token_hash(self._secret, token))
         if row is None:
             return None
-        token_id, athlete_id, scope, expires_at, active, revision, client_id = row
+        token_id, athlete_id, scope, expires_at, active, revision = row
         if not active or expires_at <= unix_seconds(self._clock()):
             return None
-        return Principal(athlete_id, frozenset(scope.split()), revision, "oauth", token_id, client_id)
+        return Principal(athlete_id, frozenset(scope.split()), revision, "oauth", token_id)
 
     def touch(self, principal: Principal) -> None:
         with self._engine.begin() as conn:

@@ -96,11 +96,6 @@ class OAuthRequest(rfc6749.OAuth2Request):
     def __init__(self, request: Request, params: list[tuple[str, Any]]) -> None:
         super().__init__(request.method, str(request.url), headers=request.headers)
         self.payload = Payload(params)
-        self._args = dict(request.query_params)
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._args
 
     @property
     def form(self) -> dict[str, str]:
