@@ -74,13 +74,6 @@ class PayloadTooLarge(TrainerDayError):
 
 
 @dataclass
-class UnsupportedMediaType(TrainerDayError):
-    status: ClassVar[int] = 415
-    slug: ClassVar[str] = "unsupported-media-type"
-    title: ClassVar[str] = "Unsupported media type"
-
-
-@dataclass
 class ActivityFileError(TrainerDayError):
     """An uploaded activity file with nothing usable in it: not FIT, TCX or GPX, no samples, no time.
 

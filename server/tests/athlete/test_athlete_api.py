@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -117,6 +118,19 @@ def test_ftp_change_updates_zones_and_history(client, me: Caller, db):
     today = dt.datetime.now(dt.UTC).date().isoformat()
     # The account's first FTP and today's change fall on the same day: the day's last value stands.
     assert history == [{"effectiveDate": today, "ftp": 300}]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14, UTC-11
+def test_an_ftp_change_counts_from_the_athletes_own_day(client, me: Caller, zone: str):
+    """At any moment one of these two zones is on another date than UTC: the change must land on the
+    athlete's local date, which is what ride metrics look up."""
+    local_today = dt.datetime.now(ZoneInfo(zone)).date().isoformat
+    before = local_today()
+    changed = client.patch("/api/v1/athlete", headers=me.headers, json={"timezone": zone, "ftp": 333})
+    assert changed.status_code == 200
+    after = local_today()
+    history = client.get("/api/v1/athlete/ftp-history", headers=me.headers).json()["data"]
+    assert [e["effectiveDate"] for e in history if e["ftp"] == 333] in ([before], [after])
 
 
 def test_ftp_in_force_on_a_day(db, factory):

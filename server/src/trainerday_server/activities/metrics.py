@@ -96,7 +96,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from trainerday_server.activities.recording import DeviceSummary, Recording
-from trainerday_server.athlete.zones import HEART_RATE_ZONES, POWER_ZONES
+from trainerday_server.athlete.zones import HEART_RATE_ZONES, POWER_ZONES, zone_indices
 from trainerday_server.errors import ValidationFailed
 
 MAX_GAP_SECONDS = 10.0  # longest silence still bridged as riding; smart recording writes every 1-8 s
@@ -676,13 +676,10 @@ def _not_borne_out(
 def _time_in_zones(
     values: np.ndarray | None, threshold: float | None, table: Sequence[tuple[int, str, float]]
 ) -> list[int] | None:
-    """Seconds per zone, classified as ``athlete.zones`` does: the first zone whose upper bound (in percent
-    of the threshold) the value does not exceed."""
+    """Seconds per zone, classified as ``athlete.zones`` does."""
     if values is None or threshold is None or values.size == 0:
         return None
-    uppers = np.array([upper for _n, _name, upper in table[:-1]]) + 1e-9
-    zone_index = np.searchsorted(uppers, values * 100 / threshold, side="left")
-    return np.bincount(zone_index, minlength=len(table)).tolist()
+    return np.bincount(zone_indices(table, values, threshold), minlength=len(table)).tolist()
 
 
 def _cumulative(values: np.ndarray) -> np.ndarray:

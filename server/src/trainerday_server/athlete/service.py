@@ -64,11 +64,10 @@ def update_profile(session: Session, athlete_id: int, changes: dict[str, Any]) -
     new_ftp = changes.get("ftp")
     for field, value in changes.items():
         setattr(athlete, field, value)
+    athlete.data_revision = new_data_revision()  # zones, metrics, calendar: all may read anew
     if new_ftp is not None:
         _record_ftp(session, athlete.id, today_for(athlete), new_ftp)
     session.flush()
-    bump_data_revision(session, athlete.id)
-    session.refresh(athlete, ["data_revision"])
     return athlete
 
 

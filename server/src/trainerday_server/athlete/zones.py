@@ -8,9 +8,16 @@ watt ranges shown to the athlete (``minWatts``..``maxWatts``) classify exactly a
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+# Percent points a value may exceed a zone's upper bound and stay in it: float rounding, not physiology.
+_TOLERANCE = 1e-9
 
 # (zone, name, upper bound in % of FTP); the top zone has no upper bound.
 POWER_ZONES: tuple[tuple[int, str, float], ...] = (
@@ -61,7 +68,7 @@ def _absolute_zones(table: Sequence[tuple[int, str, float]], threshold: int) -> 
 def _zone_of(table: Sequence[tuple[int, str, float]], value: float, threshold: float) -> int:
     pct = value * 100 / threshold
     for number, _name, upper_pct in table:
-        if pct <= upper_pct + 1e-9:
+        if pct <= upper_pct + _TOLERANCE:
             return number
     return table[-1][0]
 
@@ -86,19 +93,13 @@ def heart_rate_zone_of(bpm: float, lthr: float) -> int:
     return _zone_of(HEART_RATE_ZONES, bpm, lthr)
 
 
-def power_zone_upper_fractions() -> list[float]:
-    """Upper bounds of zones 1..6 as fractions of FTP, for vectorised classification (numpy.searchsorted)."""
-    return [upper / 100 for _n, _name, upper in POWER_ZONES[:-1]]
+def zone_indices(
+    table: Sequence[tuple[int, str, float]], values: npt.NDArray[np.float64], threshold: float
+) -> npt.NDArray[np.intp]:
+    """The zone of each value, 0-based (zone 1 -> 0), classified as :func:`power_zone_of` does, vectorised."""
+    return np.searchsorted(_upper_percents(table), values * 100 / threshold, side="left")
 
 
-def heart_rate_zone_upper_fractions() -> list[float]:
-    """Upper bounds of zones 1..4 as fractions of LTHR."""
-    return [upper / 100 for _n, _name, upper in HEART_RATE_ZONES[:-1]]
-
-
-def seconds_in_zones(zone_numbers: Iterable[int], zone_count: int) -> list[int]:
-    """Count one-second samples per zone: a list of ``zone_count`` totals, zone 1 first."""
-    totals = [0] * zone_count
-    for z in zone_numbers:
-        totals[z - 1] += 1
-    return totals
+@functools.cache
+def _upper_percents(table: Sequence[tuple[int, str, float]]) -> npt.NDArray[np.float64]:
+    return np.array([upper for _n, _name, upper in table[:-1]]) + _TOLERANCE

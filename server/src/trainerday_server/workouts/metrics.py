@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trainerday_server.athlete.zones import POWER_ZONES, power_zone_upper_fractions
+from trainerday_server.athlete.zones import POWER_ZONES, zone_indices
 from trainerday_server.workouts.structure import Segment
 
 ROLLING_SECONDS = 30
@@ -38,8 +38,6 @@ ZONE_COUNT = len(POWER_ZONES)
 # Zones above endurance become the workout's purpose once this many seconds are spent in them: TrainerDay's
 # thresholds, with our zones 6 and 7 pooled as they are one zone in cycling-metrics.
 _PURPOSEFUL_SECONDS = (((3,), 600), ((4,), 360), ((5,), 120), ((6, 7), 60))
-# zones.py classifies with a 1e-9 tolerance on percentages; the same tolerance on fractions of FTP.
-_ZONE_UPPER_FRACTIONS = np.asarray(power_zone_upper_fractions()) + 1e-11
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -154,7 +152,7 @@ def planned_metrics(segments: Sequence[Segment], ftp: float) -> PlannedMetrics:
     normalized = _normalized_power(watts)
     intensity_factor = normalized / ftp
     intensity = watts / ftp
-    zones = np.searchsorted(_ZONE_UPPER_FRACTIONS, intensity, side="left")
+    zones = zone_indices(POWER_ZONES, watts, ftp)
     seconds = np.bincount(zones, minlength=ZONE_COUNT)
     return PlannedMetrics(
         duration_seconds=len(watts),
