@@ -668,6 +668,24 @@ def test_a_rides_local_time_stays_when_the_athlete_changes_time_zone(client, me,
     assert tokyo["startTimeLocal"] == "2020-06-01T23:52:40+09:00"  # a ride uploaded since: Tokyo's
 
 
+def test_the_fit_export_keeps_the_rides_local_time_when_the_athlete_moves(client, me, samples):
+    """/fit of a TCX ride is written from its streams on each request; its local time is still the ride's."""
+    assert client.patch("/api/v1/athlete", headers=me.headers, json={"timezone": "America/Denver"}).is_success
+    tcx = sorted((samples / "tcx").glob("*.tcx*"))[0]
+    ride = upload(client, me, tcx.read_bytes(), filename=tcx.name).json()
+    offset = dt.datetime.fromisoformat(ride["startTimeLocal"]).utcoffset()
+    assert offset is not None and offset <= -dt.timedelta(hours=6)  # Denver: UTC-7 or UTC-6
+    assert client.patch("/api/v1/athlete", headers=me.headers, json={"timezone": "Asia/Tokyo"}).is_success
+
+    exported = client.get(f"/api/v1/activities/{ride['id']}/fit", headers=me.headers)
+    assert exported.status_code == 200
+    with fitdecode.FitReader(io.BytesIO(exported.content)) as reader:
+        (activity,) = [f for f in reader if isinstance(f, fitdecode.FitDataMessage) and f.name == "activity"]
+    utc = activity.get_value("timestamp").replace(tzinfo=None)
+    local = activity.get_value("local_timestamp").replace(tzinfo=None)  # FIT local_date_time: no zone
+    assert local - utc == offset
+
+
 def gpx_at(*times: str) -> bytes:
     points = "".join(f'<trkpt lat="1" lon="1"><time>{time}</time></trkpt>' for time in times)
     return (

@@ -9,7 +9,7 @@ and the activity message. The lap and session carry the ride's metrics as the AP
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 
 import numpy as np
 from fitdecode.profile import FIELD_TYPES
@@ -68,7 +68,9 @@ _SUMMARY_FIELDS: dict[str, tuple[int | None, int, BaseType, float]] = {
 }
 
 
-def recording_to_fit(recording: Recording, *, ftp: float | None = None, timezone: str = "UTC") -> bytes:
+def recording_to_fit(
+    recording: Recording, *, ftp: float | None = None, timezone: str | tzinfo = "UTC"
+) -> bytes:
     """The recording as a FIT activity file; the session's metrics are ``ride_metrics`` at ``ftp``.
 
     Samples keep their recorded times (rounded to whole seconds, FIT's resolution) and values (in FIT's

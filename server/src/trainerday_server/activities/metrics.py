@@ -88,7 +88,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from itertools import chain, count, takewhile
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -203,15 +203,16 @@ class RideMetrics:
 
 
 def ride_metrics(
-    recording: Recording, ftp: float | None, lthr: float | None = None, timezone: str = "UTC"
+    recording: Recording, ftp: float | None, lthr: float | None = None, timezone: str | tzinfo = "UTC"
 ) -> RideMetrics:
     """Compute a ride's metrics.
 
     ``ftp`` is the athlete's FTP in force on the ride's date (None: no IF, TSS or power zones), ``lthr`` the
-    lactate-threshold heart rate (None: no heart-rate zones), ``timezone`` the athlete's IANA zone.
+    lactate-threshold heart rate (None: no heart-rate zones), ``timezone`` the athlete's IANA zone (or a
+    ``tzinfo``, such as the fixed offset a stored ride's local start time carries).
     Raises ValidationFailed for a non-positive threshold, an unknown time zone or a recording without samples.
     """
-    zone = _time_zone(timezone)
+    zone = timezone if isinstance(timezone, tzinfo) else _time_zone(timezone)
     for name, value in (("ftp", ftp), ("lthr", lthr)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ValidationFailed.single(name, f"must be a positive number, got {value}")

@@ -6,12 +6,13 @@ import datetime as dt
 
 from pydantic import Field
 
+from trainerday_server.activities.service import MAX_DESCRIPTION, MAX_NAME
 from trainerday_server.schemas import ApiModel, ApiOut
 
 
 class ActivityPatch(ApiModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
 class PowerCurveOut(ApiOut):

@@ -391,8 +391,9 @@ def fit_file(session: Session, storage: FileStorage, athlete_id: int, activity_i
         sport=activity.sport,
         sub_sport=activity.sub_sport,
     )
-    timezone = get_athlete(session, athlete_id).timezone
-    return recording_to_fit(recording, ftp=activity.ftp, timezone=timezone), name
+    # The ride's own local time, fixed at upload (startTimeLocal), not the athlete's time zone of today.
+    local_start = dt.datetime.fromisoformat(activity.metrics["startTimeLocal"])
+    return recording_to_fit(recording, ftp=activity.ftp, timezone=local_start.tzinfo or dt.UTC), name
 
 
 # --- changing --------------------------------------------------------------------------------------------
