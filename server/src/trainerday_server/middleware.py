@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trainerday_server.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
+from trainerday_server.errors import PayloadTooLarge
+from trainerday_server.problems import problem_response
 
 
 class BodySizeLimit:
@@ -28,7 +28,7 @@ class BodySizeLimit:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > limit:
-                    await _refuse(send, limit)
+                    await _refuse(scope, send, limit)
                     return
                 break
         received = 0
@@ -44,7 +44,7 @@ class BodySizeLimit:
                     # tries to send afterwards is dropped. (Raising would be swallowed by body parsing.)
                     if not responded:
                         responded = True
-                        await _refuse(send, limit)
+                        await _refuse(scope, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -75,41 +75,25 @@ class QueryStringGuard:
         if scope["type"] == "http":
             query: bytes = scope.get("query_string", b"")
             if b"%00" in query or b"\x00" in query:
-                await _send_problem(
-                    send,
+                response = problem_response(
                     400,
                     "validation-error",
-                    "Invalid request",
                     "the query string contains a NUL character",
+                    title="Invalid request",
                     errors=[{"field": "query", "message": "must not contain NUL characters"}],
                 )
+                await response(scope, _no_body, send)
                 return
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    await _send_problem(
-        send,
-        413,
-        "payload-too-large",
-        "Payload too large",
-        f"the request body is larger than the {limit:,} bytes this endpoint accepts",
-        limit=limit,
+async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+    detail = f"the request body is larger than the {limit:,} bytes this endpoint accepts"
+    response = problem_response(
+        PayloadTooLarge.status, PayloadTooLarge.slug, detail, title=PayloadTooLarge.title, limit=limit
     )
+    await response(scope, _no_body, send)
 
 
-async def _send_problem(send: Send, status: int, slug: str, title: str, detail: str, **extra: object) -> None:
-    body = orjson.dumps(
-        {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _no_body() -> Message:  # the responses sent here never read the request
+    return {"type": "http.disconnect"}
