@@ -7,6 +7,7 @@ Handlers are synchronous (Authlib is); FastAPI runs them in a worker thread afte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.errors import (
@@ -29,7 +30,7 @@ from trainerday_server.oauth2.server import (
     metadata,
 )
 from trainerday_server.web.forms import FormDep, text
-from trainerday_server.web.routes import EXPIRED_FORM, login_url, redirect
+from trainerday_server.web.routes import expired_form, login_url, redirect
 from trainerday_server.web.sessions import Visitor, VisitorDep
 from trainerday_server.web.templates import render
 
@@ -63,8 +64,9 @@ def _error_page(request: Request, visitor: Visitor, error: OAuth2Error) -> Respo
 
 def _authorization(
     request: Request, session: Session, visitor: Visitor
-) -> tuple[AuthorizationServer, OAuthRequest, AuthorizationCodeGrant] | Response:
-    """Validate the authorization request in the query string: the grant, or the response refusing it."""
+) -> tuple[AuthorizationServer, AuthorizationCodeGrant] | Response:
+    """Validate the authorization request in the query string: the grant, or the response refusing it, or
+    (for a visitor not logged in) the way to the log-in page and back."""
     server = _server(request, session)
     try:
         oauth_request = OAuthRequest(request, request.query_params.multi_items())
@@ -76,7 +78,9 @@ def _authorization(
         if error.redirect_uri:
             return server.handle_error_response(oauth_request, error)
         return _error_page(request, visitor, error)
-    return server, oauth_request, grant
+    if visitor.athlete_id is None:
+        return redirect(login_url(_this_url(request)))
+    return server, grant
 
 
 def _this_url(request: Request) -> str:
@@ -88,9 +92,7 @@ def authorize(request: Request, session: SessionDep, visitor: VisitorDep) -> Res
     validated = _authorization(request, session, visitor)
     if isinstance(validated, Response):
         return validated
-    if visitor.athlete_id is None:
-        return redirect(login_url(_this_url(request)))
-    _, _, grant = validated
+    _, grant = validated
     athlete = session.get(Athlete, visitor.athlete_id)
     assert athlete is not None  # sessions cascade-delete with their athlete
     return render(
@@ -111,47 +113,43 @@ def decide(request: Request, form: FormDep, session: SessionDep, visitor: Visito
     validated = _authorization(request, session, visitor)
     if isinstance(validated, Response):
         return validated
-    if visitor.athlete_id is None:
-        return redirect(login_url(_this_url(request)))
     if not visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
-        return render(request, "error.html", visitor, status=400, title="Form expired", message=EXPIRED_FORM)
-    server, oauth_request, grant = validated
+        return expired_form(request, visitor)
+    server, grant = validated
     athlete = session.get(Athlete, visitor.athlete_id) if text(form, "decision") == "allow" else None
-    return server.create_authorization_response(oauth_request, grant_user=athlete, grant=grant)
+    return server.decision_response(grant, athlete)
 
 
-def _form_request(request: Request, form: FormData) -> OAuthRequest | Response:
+def _form_endpoint(
+    request: Request,
+    form: FormData,
+    session: Session,
+    answer: Callable[[AuthorizationServer, OAuthRequest], Response],
+) -> Response:
+    """A token endpoint: the form body as an OAuth request (refused over plain http), then ``answer``."""
     try:
-        return OAuthRequest(request, form.multi_items())
+        oauth_request = OAuthRequest(request, form.multi_items())
     except InsecureTransportError:
         body = {"error": "invalid_request", "error_description": INSECURE}
         return JSONResponse(
             body, status_code=400, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
         )
+    return answer(_server(request, session), oauth_request)
 
 
 @router.post("/oauth/token")
 def token(request: Request, form: FormDep, session: SessionDep) -> Response:
-    oauth_request = _form_request(request, form)
-    if isinstance(oauth_request, Response):
-        return oauth_request
-    return _server(request, session).token_response(oauth_request)
+    return _form_endpoint(request, form, session, AuthorizationServer.token_response)
 
 
 @router.post("/oauth/token/revoke")
 def revoke(request: Request, form: FormDep, session: SessionDep) -> Response:
-    oauth_request = _form_request(request, form)
-    if isinstance(oauth_request, Response):
-        return oauth_request
-    return _server(request, session).endpoint_response("revocation", oauth_request)
+    return _form_endpoint(request, form, session, lambda s, r: s.endpoint_response("revocation", r))
 
 
 @router.post("/oauth/token/introspection")
 def introspect(request: Request, form: FormDep, session: SessionDep) -> Response:
-    oauth_request = _form_request(request, form)
-    if isinstance(oauth_request, Response):
-        return oauth_request
-    return _server(request, session).endpoint_response("introspection", oauth_request)
+    return _form_endpoint(request, form, session, lambda s, r: s.endpoint_response("introspection", r))
 
 
 @router.get("/.well-known/oauth-authorization-server")

@@ -86,6 +86,12 @@ class Payload(rfc6749.requests.OAuth2Payload):
             (k for k, v in self._datalist.items() if len(v) > 1 and (names is None or k in names)), None
         )
 
+    def refuse_repeated(self, names: tuple[str, ...] | None = None) -> None:
+        """Raise invalid_request for a parameter sent more than once (of ``names``, or of all)."""
+        name = self.repeated(names)
+        if name:
+            raise InvalidRequestError(f"the {name} parameter was sent more than once")
+
 
 class OAuthRequest(rfc6749.OAuth2Request):
     """Authlib's view of a Starlette request, with its OAuth parameters already read: from the query string
@@ -247,9 +253,7 @@ def _authenticate_basic(query_client: Callable[[str], Client | None], request: O
 
 
 def _refuse_repeated_parameters(grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
-    name = grant.request.payload.repeated(OTHER_AUTHORIZE_PARAMETERS)
-    if name:
-        raise InvalidRequestError(f"the {name} parameter was sent more than once")
+    grant.request.payload.refuse_repeated(OTHER_AUTHORIZE_PARAMETERS)
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -498,9 +502,7 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
         payload = request.payload
         state = None if payload.repeated(("state",)) else payload.state
         try:
-            name = payload.repeated(REDIRECT_PARAMETERS)
-            if name:
-                raise InvalidRequestError(f"the {name} parameter was sent more than once")
+            payload.refuse_repeated(REDIRECT_PARAMETERS)
             try:
                 grant: AuthorizationCodeGrant = self.get_authorization_grant(request)
             except UnsupportedResponseTypeError as error:
@@ -515,26 +517,33 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
             raise
         return grant
 
+    def decision_response(self, grant: AuthorizationCodeGrant, athlete: Athlete | None) -> Response:
+        """The athlete's answer on the consent page, for a grant ``validate_authorization`` has checked in
+        this request: a code (``athlete`` given) or access_denied, sent back to the client. (Authlib's
+        ``create_authorization_response`` would validate the whole request, client lookup included, again.)"""
+        try:
+            return self.handle_response(*grant.create_authorization_response(grant.redirect_uri, athlete))
+        except OAuth2Error as error:
+            error.state = grant.request.payload.state
+            return self.handle_error_response(grant.request, error)
+
     def token_response(self, request: OAuthRequest) -> Response:
         """POST /oauth/token."""
-        refused = self._refuse_malformed(request)
-        if refused is None and not request.payload.grant_type:
-            refused = InvalidRequestError("grant_type is required")
-        if refused is not None:
-            return self.handle_error_response(request, refused)
+        try:
+            request.payload.refuse_repeated()
+            if not request.payload.grant_type:
+                raise InvalidRequestError("grant_type is required")
+        except OAuth2Error as error:
+            return self.handle_error_response(request, error)
         return self.create_token_response(request)
 
     def endpoint_response(self, name: str, request: OAuthRequest) -> Response:
         """POST /oauth/token/revoke ("revocation") and /oauth/token/introspection ("introspection")."""
-        refused = self._refuse_malformed(request)
-        if refused is not None:
-            return self.handle_error_response(request, refused)
+        try:
+            request.payload.refuse_repeated()
+        except OAuth2Error as error:
+            return self.handle_error_response(request, error)
         return self.create_endpoint_response(name, request)
-
-    @staticmethod
-    def _refuse_malformed(request: OAuthRequest) -> OAuth2Error | None:
-        name = request.payload.repeated()
-        return InvalidRequestError(f"the {name} parameter was sent more than once") if name else None
 
 
 def metadata(issuer: str) -> dict[str, Any]:

@@ -96,10 +96,15 @@ def log_in(request: Request, form: FormDep) -> Response:
     return response
 
 
+def expired_form(request: Request, visitor: Visitor) -> Response:
+    """The answer to a form whose CSRF token does not match this session (old tab, logged out since...)."""
+    return render(request, "error.html", visitor, status=400, title="Form expired", message=EXPIRED_FORM)
+
+
 @router.post("/logout")
 def log_out(request: Request, form: FormDep, visitor: VisitorDep, session: SessionDep) -> Response:
     if visitor.is_new or not visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
-        return render(request, "error.html", visitor, status=400, title="Form expired", message=EXPIRED_FORM)
+        return expired_form(request, visitor)
     end_session(session, request.app.state.secret_key, visitor.token)
     response = redirect("/login")
     clear_session_cookie(response, request.app.state.settings)
