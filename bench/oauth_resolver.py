@@ -22,7 +22,15 @@ from trainerday_server.migrate import upgrade
 from trainerday_server.models import OAuthAuthorizationCode, OAuthToken
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
-from trainerday_server.oauth2.service import ACCESS_TOKEN_PREFIX, create_client, unix_seconds
+from trainerday_server.oauth2.service import (
+    ACCESS_TOKEN_PREFIX,
+    ACCESS_TOKEN_SECONDS,
+    CODE_PREFIX,
+    REFRESH_TOKEN_PREFIX,
+    REFRESH_TOKEN_SECONDS,
+    create_client,
+    unix_seconds,
+)
 
 SECRET = b"bench-secret-0123456789abcdef0123456789"
 ROUNDS = 5
@@ -45,7 +53,7 @@ def seed(url: str) -> tuple[str, str]:
         ).client
         now = utcnow()
         code = OAuthAuthorizationCode(
-            code_hash=token_hash(SECRET, new_token("tdc_")),
+            code_hash=token_hash(SECRET, new_token(CODE_PREFIX)),
             client_pk=client.id,
             athlete_id=athlete.id,
             redirect_uri="https://b.example/cb",
@@ -63,10 +71,10 @@ def seed(url: str) -> tuple[str, str]:
                 athlete_id=athlete.id,
                 scope=code.scope,
                 access_token_hash=token_hash(SECRET, access),
-                refresh_token_hash=token_hash(SECRET, new_token("tdr_")),
+                refresh_token_hash=token_hash(SECRET, new_token(REFRESH_TOKEN_PREFIX)),
                 issued_at=issued,
-                expires_at=issued + 21600,
-                refresh_expires_at=issued + 86400,
+                expires_at=issued + ACCESS_TOKEN_SECONDS,
+                refresh_expires_at=issued + REFRESH_TOKEN_SECONDS,
             )
         )
     engine.dispose()

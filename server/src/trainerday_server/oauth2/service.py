@@ -290,6 +290,8 @@ def disconnect(session: Session, athlete_id: int, client_id: str, now: dt.dateti
     """Revoke every token this app holds for this athlete, and void the codes it has yet to redeem (marked
     used, so redeeming one is refused); NotFound if it holds nothing that still works."""
     client_pk = session.scalar(sa.select(OAuthClient.id).where(OAuthClient.client_id == client_id))
+    if client_pk is None:
+        raise NotFound(f"no connected app with client id {client_id}")
     # Codes first: a redemption racing this has either claimed its code (this UPDATE then waits for it to
     # commit, and the next one revokes the tokens it issued) or will find the code used.
     codes = session.execute(
@@ -310,5 +312,5 @@ def disconnect(session: Session, athlete_id: int, client_id: str, now: dt.dateti
         .execution_options(synchronize_session=False)
     )
     voided = cast(CursorResult[Any], codes).rowcount + cast(CursorResult[Any], tokens).rowcount
-    if client_pk is None or voided == 0:
+    if voided == 0:
         raise NotFound(f"no connected app with client id {client_id}")
