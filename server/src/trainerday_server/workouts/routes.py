@@ -128,8 +128,9 @@ def find_workouts(
 
 @router.post("", status_code=201, response_model=WorkoutOut, summary="Add a workout to your library")
 def create_workout(body: WorkoutIn, session: SessionDep, me: WriteScope) -> Response:
-    row = service.create_workout(session, me.athlete_id, draft(body))
-    return _created(row, current_ftp(session, me.athlete_id))
+    ftp = current_ftp(session, me.athlete_id)
+    row = service.create_workout(session, me.athlete_id, draft(body), ftp)
+    return _created(row, ftp)
 
 
 @router.post(
@@ -165,8 +166,9 @@ def read_workout(workout_id: IdPath, session: SessionDep, me: ReadScope) -> Resp
     description="Workouts already planned on your calendar from this one keep their copies.",
 )
 def replace_workout(workout_id: IdPath, body: WorkoutIn, session: SessionDep, me: WriteScope) -> Response:
-    row = service.replace_workout(session, me.athlete_id, workout_id, draft(body))
-    return _json(service.workout_json(row, current_ftp(session, me.athlete_id)))
+    ftp = current_ftp(session, me.athlete_id)
+    row = service.replace_workout(session, me.athlete_id, workout_id, draft(body), ftp)
+    return _json(service.workout_json(row, ftp))
 
 
 @router.delete(

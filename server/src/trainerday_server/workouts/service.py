@@ -32,8 +32,6 @@ from trainerday_server.workouts.structure import (
     stored_segments,
 )
 
-# Any FTP gives the same duration and dominant zone; this one is for the stored filter columns.
-_REFERENCE_FTP = 100
 # Metrics remembered per process, for the workouts read lately: about 250 bytes each.
 _MEMO_ENTRIES = 4096
 _metrics_memo: OrderedDict[tuple[bytes, int], tuple[PlannedMetrics, orjson.Fragment]] = OrderedDict()
@@ -112,11 +110,6 @@ def forget_metrics() -> None:
         _metrics_memo.clear()
 
 
-def metrics_json(segments: Sequence[Sequence[Any]], ftp: int) -> orjson.Fragment:
-    """The API's ``metrics`` for stored segments at ``ftp``, serialised (see ``planned_for``)."""
-    return planned_for(segments, ftp)[1]
-
-
 def as_workout(row: LibraryWorkout) -> Workout:
     return Workout(
         title=row.title,
@@ -134,34 +127,39 @@ def workout_json(row: LibraryWorkout, ftp: int) -> dict[str, Any]:
         "tags": row.tags,
         "durationMinutes": row.duration_minutes,
         "segments": row.segments,
-        "metrics": metrics_json(row.segments, ftp),
+        "metrics": planned_for(row.segments, ftp)[1],
         "createdAt": wire_timestamp(row.created_at),
         "updatedAt": wire_timestamp(row.updated_at),
     }
 
 
-def _store(row: LibraryWorkout, workout: Workout, duration_minutes: float) -> None:
-    metrics = planned_metrics(workout.segments, _REFERENCE_FTP)
+def _store(row: LibraryWorkout, workout: Workout, duration_minutes: float, ftp: int) -> None:
+    """Fill ``row``; its metrics at ``ftp`` are remembered for the response. (Duration and dominant zone, the
+    stored filter columns, are the same at any FTP.)"""
     row.title = workout.title
     row.search_title = workout.title.casefold()
     row.description = workout.description
     row.tags = list(workout.tags)
     row.segments = [s.to_json() for s in workout.segments]
     row.duration_minutes = duration_minutes
+    metrics = planned_for(row.segments, ftp)[0]
     row.duration_seconds = metrics.duration_seconds
     row.dominant_zone = metrics.dominant_zone
 
 
-def _add(session: Session, athlete_id: int, workout: Workout, duration_minutes: float) -> LibraryWorkout:
+def _add(
+    session: Session, athlete_id: int, workout: Workout, duration_minutes: float, ftp: int
+) -> LibraryWorkout:
     row = LibraryWorkout(athlete_id=athlete_id)
-    _store(row, workout, duration_minutes)
+    _store(row, workout, duration_minutes, ftp)
     session.add(row)
     session.flush()
     return row
 
 
-def create_workout(session: Session, athlete_id: int, draft: WorkoutDraft) -> LibraryWorkout:
-    return _add(session, athlete_id, *draft.parse(""))
+def create_workout(session: Session, athlete_id: int, draft: WorkoutDraft, ftp: int) -> LibraryWorkout:
+    """Add a workout; ``ftp``, the athlete's, is the one the response's metrics will be read at."""
+    return _add(session, athlete_id, *draft.parse(""), ftp)
 
 
 def import_workout_file(
@@ -169,7 +167,7 @@ def import_workout_file(
 ) -> LibraryWorkout:
     """Add the workout a ZWO, ERG, MRC or FIT file holds (watts in the file are read at ``ftp``)."""
     workout = import_workout(content, filename, ftp)
-    return _add(session, athlete_id, workout, workout.minutes)
+    return _add(session, athlete_id, workout, workout.minutes, ftp)
 
 
 def find_workout(session: Session, athlete_id: int, workout_id: int) -> LibraryWorkout | None:
@@ -189,11 +187,11 @@ def get_workout(session: Session, athlete_id: int, workout_id: int) -> LibraryWo
 
 
 def replace_workout(
-    session: Session, athlete_id: int, workout_id: int, draft: WorkoutDraft
+    session: Session, athlete_id: int, workout_id: int, draft: WorkoutDraft, ftp: int
 ) -> LibraryWorkout:
     """Replace a library workout. Events planned from it keep their copies (see docs/api.md)."""
     row = get_workout(session, athlete_id, workout_id)
-    _store(row, *draft.parse(""))
+    _store(row, *draft.parse(""), ftp)
     session.flush()
     return row
 
