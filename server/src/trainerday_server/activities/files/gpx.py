@@ -9,16 +9,24 @@ with a warning. Extensions are matched by local name under any namespace: Garmin
 
 from __future__ import annotations
 
-from array import array
+import math
 
-import numpy as np
 from lxml import etree
 
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
-from .xmlfile import attribute_number, local_name, number, sport_from_text, stream, text_of, timestamp
+from .xmlfile import (
+    attribute_number,
+    local_name,
+    number,
+    read_extensions,
+    sport_from_text,
+    stream_points,
+    text_of,
+    timestamp,
+)
 
 # Extension elements holding one number, by lower-case local name -> channel.
 _EXTENSIONS = {
@@ -36,23 +44,18 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "altitude", "latitude", "
 
 def decode_gpx(content: bytes) -> Recording:
     """The Recording of a GPX document: all its tracks' points, in time order."""
-    epoch = array("d")  # 8 bytes a value, where a list of floats takes 32
-    columns = {channel: array("d") for channel in _CHANNELS}
-
-    def read(point: etree._Element) -> None:
-        if local_name(point) == "trkpt":  # waypoints and route points are only dropped, to save memory
-            epoch.append(_read_point(point, columns))
-
-    root = stream(content, "gpx", ("{*}trkpt", "{*}wpt", "{*}rtept"), read)
-    if not epoch:
+    root, epoch, channels = stream_points(
+        content, "gpx", ("{*}trkpt", "{*}wpt", "{*}rtept"), _CHANNELS, _read_point
+    )
+    if not epoch.size:
         route = " (it holds a route, <rte>, which is a plan)" if root.find("{*}rte") is not None else ""
         raise ActivityFileError(f"this GPX file holds no track points (<trkpt>){route}: nothing was recorded")
     track = root.find("{*}trk")
     sport, sub_sport = sport_from_text(text_of(track.find("{*}type")) if track is not None else None)
     return build_recording(
         format="gpx",
-        epoch=np.frombuffer(epoch),
-        channels={channel: np.frombuffer(values) for channel, values in columns.items()},
+        epoch=epoch,
+        channels=channels,
         noun="track point",
         warnings=[],
         sport=sport,
@@ -62,10 +65,14 @@ def decode_gpx(content: bytes) -> Recording:
     )
 
 
-def _read_point(point: etree._Element, columns: dict[str, array[float]]) -> float:
-    """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
-    values = {"latitude": attribute_number(point, "lat"), "longitude": attribute_number(point, "lon")}
-    moment = float("nan")
+def _read_point(point: etree._Element, values: dict[str, float]) -> float | None:
+    """A track point's values and time (NaN if none); None for waypoints and route points, which are only
+    dropped (streamed past to save memory)."""
+    if local_name(point) != "trkpt":
+        return None
+    values["latitude"] = attribute_number(point, "lat")
+    values["longitude"] = attribute_number(point, "lon")
+    moment = math.nan
     for child in point:
         name = local_name(child)
         if name == "time":
@@ -73,10 +80,9 @@ def _read_point(point: etree._Element, columns: dict[str, array[float]]) -> floa
         elif name == "ele":
             values["altitude"] = number(child)
         elif name == "extensions":
-            for element in child.iter():
-                channel = _EXTENSIONS.get(local_name(element).lower())
-                if channel is not None and channel not in values:
-                    values[channel] = number(element)
-    for channel, column in columns.items():
-        column.append(values.get(channel, np.nan))
+            read_extensions(child, _extension_channel, values)
     return moment
+
+
+def _extension_channel(name: str) -> str | None:
+    return _EXTENSIONS.get(name.lower())

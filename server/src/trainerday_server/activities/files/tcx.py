@@ -8,16 +8,15 @@ description, the Sport attribute a FIT sport, the Creator's name the device.
 
 from __future__ import annotations
 
-from array import array
+import math
 
-import numpy as np
 from lxml import etree
 
 from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
-from .xmlfile import local_name, number, sport_from_text, stream, text_of, timestamp
+from .xmlfile import local_name, number, read_extensions, sport_from_text, stream_points, text_of, timestamp
 
 # Trackpoint children (and extension elements) holding one number, by local name -> channel.
 _VALUES = {
@@ -33,14 +32,9 @@ _CHANNELS = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "
 
 def decode_tcx(content: bytes) -> Recording:
     """The Recording of a TCX document (one activity, or one multisport session)."""
-    epoch = array("d")  # 8 bytes a value, where a list of floats takes 32
-    columns = {channel: array("d") for channel in _CHANNELS}
-
-    def read(point: etree._Element) -> None:
-        if next(point.iterancestors("{*}Activity"), None) is not None:  # not a course's planned points
-            epoch.append(_read_trackpoint(point, columns))
-
-    root = stream(content, "TrainingCenterDatabase", ("{*}Trackpoint",), read)
+    root, epoch, channels = stream_points(
+        content, "TrainingCenterDatabase", ("{*}Trackpoint",), _CHANNELS, _read_trackpoint
+    )
     sessions = [
         element
         for activities in root.iterfind("{*}Activities")
@@ -60,8 +54,8 @@ def decode_tcx(content: bytes) -> Recording:
     sport, sub_sport = sport_from_text(first.get("Sport") if first is not None else None)
     return build_recording(
         format="tcx",
-        epoch=np.frombuffer(epoch),
-        channels={channel: np.frombuffer(values) for channel, values in columns.items()},
+        epoch=epoch,
+        channels=channels,
         noun="trackpoint",
         warnings=[],
         sport=sport,
@@ -71,10 +65,11 @@ def decode_tcx(content: bytes) -> Recording:
     )
 
 
-def _read_trackpoint(point: etree._Element, columns: dict[str, array[float]]) -> float:
-    """Append the point's values to ``columns`` (NaN where missing) and return its time (NaN if none)."""
-    values: dict[str, float] = {}
-    moment = float("nan")
+def _read_trackpoint(point: etree._Element, values: dict[str, float]) -> float | None:
+    """A trackpoint's values and time (NaN if none); None for a course's planned points."""
+    if next(point.iterancestors("{*}Activity"), None) is None:
+        return None
+    moment = math.nan
     for child in point:
         name = local_name(child)
         if name == "Time":
@@ -91,12 +86,7 @@ def _read_trackpoint(point: etree._Element, columns: dict[str, array[float]]) ->
             if heart_rate is not None:
                 values["heartRate"] = number(heart_rate)
         elif name == "Extensions":
-            for element in child.iter():
-                channel = _VALUES.get(local_name(element))
-                if channel is not None and channel not in values:
-                    values[channel] = number(element)
+            read_extensions(child, _VALUES.get, values)
         elif name in _VALUES:
             values[_VALUES[name]] = number(child)
-    for channel, column in columns.items():
-        column.append(values.get(channel, np.nan))
     return moment
