@@ -18,6 +18,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 CTL_DAYS = 42
 ATL_DAYS = 7
 RAMP_DAYS = 7
@@ -48,30 +50,50 @@ def fitness_days(
     project_after: dt.date | None = None,
     ctl_start: float = 0.0,
     atl_start: float = 0.0,
+    digits: int | None = None,
 ) -> list[FitnessDay]:
-    """The series from ``start`` to ``end`` inclusive, unrounded.
+    """The series from ``start`` to ``end`` inclusive; CTL, ATL, TSB and ramp rate rounded to ``digits``
+    decimals if given.
 
     ``origin`` is the first day of history (None: no history, every day at the seeds); ``project_after``,
     when given, makes every later day a projected one, loaded with its planned TSS.
     """
     first = start if origin is None else min(start, origin)
-    ctl, atl = ctl_start, atl_start
-    recent = [ctl_start] * RAMP_DAYS  # CTL at the end of each of the last seven days, oldest first
-    days: list[FitnessDay] = []
-    day = first
+    count = (end - first).days + 1
+    if count <= 0:
+        return []
     one = dt.timedelta(days=1)
-    while day <= end:
-        tsb = ctl - atl
-        tss, planned_tss = done.get(day, 0.0), planned.get(day, 0.0)
-        projected = project_after is not None and day > project_after
-        if origin is not None and day >= origin:
-            load = planned_tss if projected else tss
+    dates = [first + one * i for i in range(count)]
+    loads = np.zeros(count)
+    history_from = count if origin is None else max((origin - first).days, 0)
+    projected = np.zeros(count, dtype=bool)
+    if project_after is not None:
+        projected[max((project_after - first).days + 1, 0) :] = True
+    for source, wanted in ((done, False), (planned, True)):
+        for day, tss in source.items():
+            i = (day - first).days
+            if history_from <= i < count and projected[i] == wanted:
+                loads[i] += tss
+    ctl_values, atl_values = [], []
+    ctl, atl = ctl_start, atl_start
+    for i, load in enumerate(loads.tolist()):
+        if i >= history_from:
             ctl += (load - ctl) / CTL_DAYS
             atl += (load - atl) / ATL_DAYS
-        ramp = ctl - recent[0]
-        recent.append(ctl)
-        del recent[0]
-        if day >= start:
-            days.append(FitnessDay(day, tss, planned_tss, ctl, atl, tsb, ramp, projected))
-        day += one
-    return days
+        ctl_values.append(ctl)
+        atl_values.append(atl)
+    ctl_array, atl_array = np.array(ctl_values), np.array(atl_values)
+    # Yesterday's CTL and ATL, and CTL seven days earlier; before the first day, the seeds.
+    before = np.r_[ctl_start - atl_start, ctl_array[:-1] - atl_array[:-1]]
+    ramp = ctl_array - np.r_[np.full(RAMP_DAYS, ctl_start), ctl_array[:-RAMP_DAYS]][:count]
+    columns = [ctl_array, atl_array, before, ramp]
+    if digits is not None:
+        columns = [np.round(c, digits) for c in columns]
+    skip = (start - first).days
+    ctl_out, atl_out, tsb_out, ramp_out = (c[skip:].tolist() for c in columns)
+    return [
+        FitnessDay(day, done.get(day, 0.0), planned.get(day, 0.0), c, a, b, r, p)
+        for day, c, a, b, r, p in zip(
+            dates[skip:], ctl_out, atl_out, tsb_out, ramp_out, projected[skip:].tolist(), strict=True
+        )
+    ]

@@ -115,15 +115,29 @@ class Summary:
     periods: list[SummaryPeriod]
 
 
+# Values orjson writes as the API wants them as they are (dates as YYYY-MM-DD).
+_PLAIN = frozenset({type(None), bool, int, float, str, dt.date})
+_WIRE_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def wire(value: Any) -> Any:
-    """A result as the API's JSON: camelCase keys, ISO 8601 dates."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {to_camel(f.name): wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [wire(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    """A result as the API's JSON: camelCase keys, ISO 8601 dates (written so by orjson)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else wire(v) for v in value]
+    fields = _WIRE_FIELDS.get(kind)
+    if fields is None:
+        if not dataclasses.is_dataclass(kind):
+            return value
+        fields = tuple((f.name, to_camel(f.name)) for f in dataclasses.fields(kind))
+        _WIRE_FIELDS[kind] = fields
+    body = {}
+    for name, camel in fields:
+        item = getattr(value, name)
+        body[camel] = item if type(item) in _PLAIN else wire(item)
+    return body
 
 
 # --- shared ----------------------------------------------------------------------------------------------
@@ -145,11 +159,21 @@ def athlete_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     return moment.astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
 
+def _day(session: Session, column: Any) -> Any:
+    """A date column to select many of: on SQLite as its stored text, which ``_as_date`` parses several times
+    faster than the SQLite dialect's own date processing (PostgreSQL's driver returns dates)."""
+    return sa.cast(column, sa.String) if session.get_bind().dialect.name == "sqlite" else column
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
 def _planned_by_day(
     session: Session, athlete_id: int, ftp: int, start: dt.date, end: dt.date
 ) -> dict[dt.date, list[Any]]:
     """Planned workouts' metrics at the athlete's current FTP (as the calendar shows them), by day."""
-    rows = session.execute(
+    rows = session.connection().execute(
         sa.select(CalendarEvent.calendar_date, CalendarEvent.workout).where(
             CalendarEvent.athlete_id == athlete_id,
             CalendarEvent.type == "workout",
@@ -182,9 +206,9 @@ def fitness(
     athlete = get_athlete(session, athlete_id)
     today = today or athlete_today(athlete.timezone)
     done = {
-        day: float(tss or 0.0)
-        for day, tss in session.execute(
-            sa.select(Activity.local_date, sa.func.sum(Activity.tss))
+        _as_date(day): round(tss or 0.0, 1)
+        for day, tss in session.connection().execute(
+            sa.select(_day(session, Activity.local_date), sa.func.sum(Activity.tss))
             .where(Activity.athlete_id == athlete_id, Activity.local_date <= end)
             .group_by(Activity.local_date)
         )
@@ -193,7 +217,7 @@ def fitness(
     first_planned = min(start, today + dt.timedelta(days=1)) if project_planned else start
     planned = {
         # Each workout's TSS as the calendar shows it, so the series can be checked from the calendar.
-        day: sum(round(m.tss, 1) for m in workouts)
+        day: round(sum(round(m.tss, 1) for m in workouts), 1)
         for day, workouts in _planned_by_day(session, athlete_id, athlete.ftp, first_planned, end).items()
     }
     if project_planned:
@@ -209,21 +233,9 @@ def fitness(
         project_after=today if project_planned else None,
         ctl_start=athlete.ctl_start or 0.0,
         atl_start=athlete.atl_start or 0.0,
+        digits=2,
     )
-    return Fitness(start, end, [_rounded(day) for day in days])
-
-
-def _rounded(day: FitnessDay) -> FitnessDay:
-    return FitnessDay(
-        day.date,
-        round(day.tss, 1),
-        round(day.planned_tss, 1),
-        round(day.ctl, 2),
-        round(day.atl, 2),
-        round(day.tsb, 2),
-        round(day.ramp_rate, 2),
-        day.projected,
-    )
+    return Fitness(start, end, days)
 
 
 # --- season power curve ----------------------------------------------------------------------------------
@@ -231,7 +243,7 @@ def _rounded(day: FitnessDay) -> FitnessDay:
 
 def _curve_rows(
     session: Session, athlete_id: int, start: dt.date, end: dt.date
-) -> list[tuple[int, dt.date, bytes]]:
+) -> list[tuple[int, Any, bytes]]:
     """(activity id, local date, encoded curve) of the athlete's rides in the range, in date order.
 
     Rides stored before curves were kept at upload (by older code) have no row; their curve is encoded here
@@ -240,15 +252,17 @@ def _curve_rows(
     mine = (ActivityPowerCurve.athlete_id == athlete_id,)
     rows = [
         (activity_id, day, bytes(watts))
-        for activity_id, day, watts in session.execute(
+        for activity_id, day, watts in session.connection().execute(
             sa.select(
-                ActivityPowerCurve.activity_id, ActivityPowerCurve.local_date, ActivityPowerCurve.watts
+                ActivityPowerCurve.activity_id,
+                _day(session, ActivityPowerCurve.local_date),
+                ActivityPowerCurve.watts,
             ).where(*mine, ActivityPowerCurve.local_date >= start, ActivityPowerCurve.local_date <= end)
         )
     ]
     kept = sa.select(ActivityPowerCurve.activity_id).where(ActivityPowerCurve.activity_id == Activity.id)
-    missing = session.execute(
-        sa.select(Activity.id, Activity.local_date, Activity.power_curve).where(
+    missing = session.connection().execute(
+        sa.select(Activity.id, _day(session, Activity.local_date), Activity.power_curve).where(
             Activity.athlete_id == athlete_id,
             Activity.local_date >= start,
             Activity.local_date <= end,
@@ -271,7 +285,7 @@ def _season_points(
             watts=watts,
             watts_per_kg=round(watts / weight_kg, 2) if weight_kg else None,
             activity_id=rows[row][0],
-            date=rows[row][1],
+            date=_as_date(rows[row][1]),
         )
         for seconds, row, watts in best
     ]
@@ -348,7 +362,7 @@ def summary(session: Session, athlete_id: int, start: dt.date, end: dt.date, per
     sums = [[0.0] * 4 for _ in range(count)]  # distance, elevation, work, tss
     power_zones = [[0.0] * len(POWER_ZONES) for _ in range(count)]
     heart_zones = [[0.0] * len(HEART_RATE_ZONES) for _ in range(count)]
-    done = session.execute(
+    done = session.connection().execute(
         sa.select(Activity.local_date, Activity.timer_seconds, Activity.tss, Activity.metrics).where(
             Activity.athlete_id == athlete_id, Activity.local_date >= start, Activity.local_date <= end
         )

@@ -1,4 +1,5 @@
-"""analytics: each ride's power curve on the season ladder; CTL and ATL seed values on the athlete
+"""analytics: each ride's power curve on the season ladder; CTL and ATL seed values on the athlete; an
+index covering TSS per day
 
 Existing rides get their curve row from the power curve they already store.
 
@@ -91,6 +92,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_activity_power_curves_athlete_date", ["athlete_id", "local_date"], unique=False
         )
+    op.create_index(
+        "ix_activities_athlete_date_tss", "activities", ["athlete_id", "local_date", "tss"], unique=False
+    )
     # Batch mode rebuilds the table from what it reflects, which does not include AUTOINCREMENT.
     with op.batch_alter_table("athletes", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.add_column(sa.Column("ctl_start", sa.Float(), nullable=True))
@@ -117,6 +121,7 @@ def downgrade() -> None:
     with op.batch_alter_table("athletes", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_column("atl_start")
         batch_op.drop_column("ctl_start")
+    op.drop_index("ix_activities_athlete_date_tss", table_name="activities")
     with op.batch_alter_table("activity_power_curves", schema=None) as batch_op:
         batch_op.drop_index("ix_activity_power_curves_athlete_date")
     op.drop_table("activity_power_curves")
