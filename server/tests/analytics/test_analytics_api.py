@@ -172,6 +172,8 @@ def test_projection_through_planned_workouts(client, me: Caller, clock):
         ({"startDate": "2025-3-1", "endDate": "2025-03-09"}, "startDate"),
         ({"startDate": "2025-03-01"}, "endDate"),
         ({"startDate": "2025-02-30", "endDate": "2025-03-09"}, "startDate"),
+        ({"startDate": "0001-01-01", "endDate": "0001-01-31"}, "startDate"),
+        ({"startDate": "2999-12-25", "endDate": "9999-12-31"}, "endDate"),
     ],
 )
 @pytest.mark.parametrize("path", [FITNESS, CURVE, SUMMARY])

@@ -26,6 +26,7 @@ from trainerday_server.analytics.schemas import (
     SummaryOut,
 )
 from trainerday_server.auth.principal import Principal
+from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep, require_scope
 from trainerday_server.errors import NotFound
 from trainerday_server.models import Athlete
@@ -158,10 +159,15 @@ def read_summary(
     summary="Recompute IF, TSS and zone times of rides from a date on, at the FTP in force on their dates",
 )
 def recompute(
-    session: SessionDep,
+    request: Request,
     me: Annotated[Principal, require_scope("activities:write")],
     since: Annotated[IsoDate, Query(description="First local date whose rides are recomputed, YYYY-MM-DD")],
 ) -> Response:
-    return Response(
-        orjson.dumps({"recomputed": service.recompute(session, me.athlete_id, since)}), media_type=JSON
-    )
+    # Computed in a read transaction, written in a short one: decoding years of rides must not hold the
+    # database's write lock (on SQLite, every other writer would wait for it).
+    state = request.app.state
+    with session_scope(state.read_sessions) as session:
+        rides = service.recomputed_rides(session, me.athlete_id, since)
+    with session_scope(state.write_sessions) as session:
+        count = service.write_recomputed(session, me.athlete_id, rides)
+    return Response(orjson.dumps({"recomputed": count}), media_type=JSON)

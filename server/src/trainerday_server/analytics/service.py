@@ -31,9 +31,12 @@ from trainerday_server.athlete.service import bump_data_revision, get_athlete
 from trainerday_server.athlete.zones import HEART_RATE_ZONES, POWER_ZONES
 from trainerday_server.errors import ValidationFailed
 from trainerday_server.models import Activity, ActivityPowerCurve, CalendarEvent, FtpHistory
+from trainerday_server.models.base import utcnow
 from trainerday_server.workouts.service import planned_for
 
 MAX_RANGE_DAYS = 3653  # ten years a request: a decade of daily rows is still a small, fast answer
+# Dates far enough from the calendar's ends that a week or month around them always exists.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 Period = Literal["week", "month"]
 
 
@@ -144,6 +147,9 @@ def wire(value: Any) -> Any:
 
 
 def check_range(start: dt.date, end: dt.date) -> None:
+    for name, day in (("startDate", start), ("endDate", end)):
+        if not FIRST_DATE <= day <= LAST_DATE:
+            raise ValidationFailed.single(name, f"must be from {FIRST_DATE} to {LAST_DATE}")
     if end < start:
         raise ValidationFailed.single("endDate", f"{end} is before startDate {start}")
     days = (end - start).days + 1
@@ -430,14 +436,30 @@ def ftp_in_force(history: list[tuple[dt.date, int]], day: dt.date, fallback: int
     return history[max(i, 0)][1]
 
 
+@dataclass(frozen=True, slots=True)
+class RecomputedRide:
+    """A ride's figures at the FTP in force on its date, to be written back."""
+
+    activity_id: int
+    ftp: int
+    tss: float | None
+    metrics: dict[str, Any]
+
+
 def recompute(session: Session, athlete_id: int, since: dt.date) -> int:
     """Recompute IF, TSS and zone times of the rides on or after ``since`` (local date) at the FTP in force
     on each ride's date and the athlete's current LTHR; the number of rides recomputed.
 
     Figures come from the ride's stored samples. Stored samples do not keep a FIT file's timer pauses: where
     the samples no longer give the ride's stored Normalized Power and length, IF and TSS are scaled to the
-    new FTP from the stored NP instead, and the power zones are kept.
+    new FTP from the stored NP instead, and the power zones are kept. ``recomputed_rides`` and
+    ``write_recomputed`` are the two halves, for a caller that computes outside its write transaction.
     """
+    return write_recomputed(session, athlete_id, recomputed_rides(session, athlete_id, since))
+
+
+def recomputed_rides(session: Session, athlete_id: int, since: dt.date) -> list[RecomputedRide]:
+    """The new figures of the rides on or after ``since``; reads only."""
     athlete = get_athlete(session, athlete_id)
     history = [
         (row.effective_date, row.ftp)
@@ -452,19 +474,36 @@ def recompute(session: Session, athlete_id: int, since: dt.date) -> int:
         .where(Activity.athlete_id == athlete_id, Activity.local_date >= since)
         .order_by(Activity.id)
     ).all()
+    rides = []
     for activity_id in ids:
         activity = session.scalars(
             sa.select(Activity).where(Activity.id == activity_id).options(undefer(Activity.streams))
         ).one()
-        _recompute_ride(activity, ftp_in_force(history, activity.local_date, athlete.ftp), athlete.lthr)
-        session.flush()
+        ftp = ftp_in_force(history, activity.local_date, athlete.ftp)
+        metrics = _recompute_ride(activity, ftp, athlete.lthr)
+        rides.append(RecomputedRide(activity_id, ftp, metrics.get("tss"), metrics))
         session.expunge(activity)  # a long history must not hold every ride's streams in memory
-    if ids:
+    return rides
+
+
+def write_recomputed(session: Session, athlete_id: int, rides: list[RecomputedRide]) -> int:
+    """Store recomputed figures (a ride deleted meanwhile is skipped); how many were stored."""
+    written = 0
+    for ride in rides:
+        result = session.execute(
+            sa.update(Activity)
+            .where(Activity.id == ride.activity_id, Activity.athlete_id == athlete_id)
+            .values(ftp=ride.ftp, tss=ride.tss, metrics=ride.metrics, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        written += result.rowcount  # type: ignore[attr-defined]
+    if written:
         bump_data_revision(session, athlete_id)
-    return len(ids)
+    return written
 
 
-def _recompute_ride(activity: Activity, ftp: int, lthr: int | None) -> None:
+def _recompute_ride(activity: Activity, ftp: int, lthr: int | None) -> dict[str, Any]:
+    """The ride's metrics with IF, TSS and zone times at ``ftp`` and ``lthr``."""
     metrics = dict(activity.metrics)
     columns = decode_streams(activity.streams)
     time = columns.pop("time")
@@ -500,9 +539,7 @@ def _recompute_ride(activity: Activity, ftp: int, lthr: int | None) -> None:
         metrics["timeInHeartRateZones"] = fresh_heart
     if metrics.get("tss") is not None and not math.isfinite(metrics["tss"]):
         metrics["tss"] = None
-    activity.metrics = metrics
-    activity.tss = metrics.get("tss")
-    activity.ftp = ftp
+    return metrics
 
 
 __all__ = [
@@ -513,13 +550,16 @@ __all__ = [
     "FtpEstimate",
     "FtpRide",
     "PlannedTotals",
+    "RecomputedRide",
     "SeasonPowerCurve",
     "Summary",
     "SummaryPeriod",
     "estimate_ftp",
     "fitness",
     "recompute",
+    "recomputed_rides",
     "season_power_curve",
     "summary",
     "wire",
+    "write_recomputed",
 ]
