@@ -7,9 +7,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller, bearer
+from trainerday_server.models import Activity
 
 D1 = dt.date(2025, 3, 3)  # a Monday
 FITNESS = "/api/v1/athlete/fitness"
@@ -408,3 +410,22 @@ def test_openapi_documents_each_endpoint(client):
         assert {"401", "403"} <= set(operation["responses"])
     names = {p["name"] for p in paths[FITNESS]["get"]["parameters"]}
     assert names == {"startDate", "endDate", "projectPlanned"}
+
+
+def test_recompute_scales_from_stored_figures_when_the_samples_disagree(client, me: Caller, db):
+    """Stored samples lack a FIT file's timer pauses; when they no longer give the stored NP, IF and TSS are
+    scaled from the stored NP and length, and the power zones are kept."""
+    ride = upload_ride(client, me, at(D1), minutes=40, seed=11)
+    stored_np = ride["normalizedPower"] + 7.5  # as if the samples had been ridden with pauses inside them
+    with db.engine.begin() as conn:
+        metrics = conn.execute(sa.select(Activity.metrics).where(Activity.id == ride["id"])).scalar_one()
+        metrics = {**metrics, "normalizedPower": stored_np}
+        conn.execute(sa.update(Activity).where(Activity.id == ride["id"]).values(metrics=metrics))
+    client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 240})
+    assert client.post(RECOMPUTE, headers=me.headers, params={"since": D1}).json() == {"recomputed": 1}
+    after = client.get(f"/api/v1/activities/{ride['id']}", headers=me.headers).json()
+    seconds = sum(ride["timeInPowerZones"])
+    assert after["ftp"] == 240
+    assert after["intensityFactor"] == round(stored_np / 240, 3)
+    assert after["tss"] == round(seconds * stored_np**2 / (240**2 * 3600) * 100, 1)
+    assert after["timeInPowerZones"] == ride["timeInPowerZones"]

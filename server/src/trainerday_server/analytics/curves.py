@@ -15,11 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from trainerday_server.activities.metrics import curve_durations
-
 SEASON_MAX_SECONDS = 5 * 3600
-# The activity curve's ladder up to five hours: 1 s ... 1 min, 10 s steps to 5 min, ... half hours to 5 h.
-SEASON_DURATIONS: tuple[int, ...] = tuple(curve_durations(SEASON_MAX_SECONDS + 1)[:-1])
+# The activity curve's ladder (activities.metrics.curve_durations) up to five hours, written out rather than
+# derived: stored rows are positional over it, so it must not move if that ladder ever does (a test checks
+# that the two agree).
+SEASON_DURATIONS: tuple[int, ...] = (
+    *range(1, 61),
+    *range(70, 301, 10),
+    *range(360, 1201, 60),
+    *range(1500, 3601, 300),
+    *range(4500, 10801, 900),
+    *range(12600, SEASON_MAX_SECONDS + 1, 1800),
+)
 NO_VALUE = 0xFFFF
 _DTYPE = np.dtype("<u2")
 _INDEX = {seconds: i for i, seconds in enumerate(SEASON_DURATIONS)}
@@ -38,6 +45,9 @@ def encode_curve(curve: dict[str, Sequence[Any]] | None) -> bytes:
 
 def decode_curves(blobs: Sequence[bytes]) -> np.ndarray:
     """Many encoded curves as one (rides x durations) int32 array of tenths of a watt, -1 where none."""
+    size = len(SEASON_DURATIONS) * _DTYPE.itemsize
+    if any(len(blob) != size for blob in blobs):
+        raise ValueError(f"an encoded power curve must be {size} bytes")
     if not blobs:
         return np.empty((0, len(SEASON_DURATIONS)), dtype=np.int32)
     raw = np.frombuffer(b"".join(blobs), dtype=_DTYPE).reshape(len(blobs), len(SEASON_DURATIONS))
