@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller, bearer
-from trainerday_server.models import Activity
+from trainerday_server.models import Activity, ActivityPowerCurve
 
 D1 = dt.date(2025, 3, 3)  # a Monday
 FITNESS = "/api/v1/athlete/fitness"
@@ -164,6 +164,9 @@ def test_projection_through_planned_workouts(client, me: Caller, clock):
     plain = client.get(FITNESS, headers=me.headers, params={"startDate": start, "endDate": end}).json()
     assert not any(d["projected"] for d in plain["days"])
     assert plain["days"][-1]["ctl"] < body["days"][-1]["ctl"]
+    # A window wholly in the future still carries the load planned between today and its start.
+    future = {"startDate": end - dt.timedelta(days=1), "endDate": end, "projectPlanned": "true"}
+    assert client.get(FITNESS, headers=me.headers, params=future).json()["days"] == body["days"][-2:]
 
 
 @pytest.mark.parametrize(
@@ -217,6 +220,22 @@ def test_season_curve_is_the_best_of_the_rides(client, me: Caller):
     weighed = client.get(CURVE, headers=me.headers, params=params).json()
     assert weighed["weightKg"] == 72.5
     assert [p["wattsPerKg"] for p in weighed["points"]] == [round(w / 72.5, 2) for _, w, _ in got]
+
+
+def test_a_ride_without_a_curve_row_is_read_from_its_own_curve(client, me: Caller, db):
+    """Rides stored by code that wrote no curve row still count, from the power curve they store."""
+    rides = [
+        upload_ride(client, me, at(D1), minutes=30, seed=12),
+        upload_ride(client, me, at(D1, 15), seed=13),
+    ]
+    params = {"startDate": D1, "endDate": D1}
+    before = client.get(CURVE, headers=me.headers, params=params).json()
+    with db.engine.begin() as conn:
+        conn.execute(sa.delete(ActivityPowerCurve).where(ActivityPowerCurve.activity_id == rides[0]["id"]))
+    client.patch("/api/v1/athlete", headers=me.headers, json={"name": "New revision"})
+    after = client.get(CURVE, headers=me.headers, params=params).json()
+    assert after == before
+    assert [(p["seconds"], p["watts"], p["activityId"]) for p in after["points"]] == expected_curve(rides)
 
 
 def test_ftp_estimate_and_upload_suggestion(client, me: Caller, clock):
