@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from hypothesis import settings as hypothesis_settings
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -57,8 +57,9 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 
 IN_REPO_SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
-# Recordings from copyleft repositories (GPL-2.0 GoldenCheetah, AGPL-3.0 sports-lib) stay out of this repository
-# (data/samples/SOURCES.md); their tests run only where the team's shared collection is beside the checkout.
+# Recordings from copyleft repositories (GPL-2.0 GoldenCheetah, AGPL-3.0 sports-lib) stay out of this
+# repository (data/samples/SOURCES.md); their tests run only where the team's shared collection is beside
+# the checkout.
 COPYLEFT_SAMPLES = frozenset(
     {
         "bad/MetadataOnly.gpx",
@@ -96,8 +97,9 @@ def sample_at_hand(relative: str) -> bool:
 
 class Samples:
     """The sample recordings as one tree: ``samples / "fit" / "x.fit"`` is the in-repository copy, or for a
-    copyleft recording the shared one; a copyleft recording that is not at hand skips the test that asked for it,
-    with the reason. Any other missing file fails: the repository must carry every permissive recording."""
+    copyleft recording the shared one; a copyleft recording that is not at hand skips the test that asked for
+    it, with the reason. Any other missing file fails: the repository must carry every permissive
+    recording."""
 
     def __init__(self, relative: str = "") -> None:
         self.relative = relative
@@ -112,8 +114,10 @@ class Samples:
             shared = shared_samples_dir() / relative
             if shared.is_file():
                 return shared
-            pytest.skip(f"{relative} is a copyleft recording kept out of the repository; it runs where "
-                        f"../shared/samples is beside the checkout")
+            pytest.skip(
+                f"{relative} is a copyleft recording kept out of the repository; it runs where "
+                f"../shared/samples is beside the checkout"
+            )
         pytest.fail(f"sample recording {relative} is missing from {IN_REPO_SAMPLES}")
 
     def iterdir(self) -> Iterator[Path]:

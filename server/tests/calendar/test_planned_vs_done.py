@@ -7,7 +7,8 @@ import pytest
 from tests.activities.test_activities_api import _set_profile, calendar, plan, upload
 from tests.conftest import Caller
 
-DAY = "2011-11-02"  # the local date, in Los Angeles, of the 38-minute ride in fit/sample-activity-indoor-trainer.fit
+# The local date, in Los Angeles, of the 38-minute ride in fit/sample-activity-indoor-trainer.fit.
+DAY = "2011-11-02"
 EVENTS = "/api/v1/calendar/events"
 
 
