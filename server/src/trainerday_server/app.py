@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
@@ -31,6 +31,7 @@ from trainerday_server.oauth2.connections import router as connections_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.problems import install_problem_handlers
+from trainerday_server.web.pages import install_pages
 from trainerday_server.web.routes import router as web_router
 from trainerday_server.web.templates import STATIC_DIR
 from trainerday_server.workouts.formats import MAX_FILE_BYTES as MAX_WORKOUT_FILE_BYTES
@@ -46,8 +47,9 @@ DESCRIPTION = """\
 The TrainerDay API: your athlete profile and training zones, your training calendar, your workout library and
 your rides.
 
-**Authentication.** Send `Authorization: Bearer <token>` with a personal API key (`td_...`, created with
-`trainerday-server keys create`) or an OAuth 2.0 access token. Each operation names the scope it needs.
+**Authentication.** Send `Authorization: Bearer <token>` with a personal API key (`td_...`, created on
+`/developer` or with `trainerday-server keys create`) or an OAuth 2.0 access token. Each operation names
+the scope it needs.
 
 **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, and `errors`
 listing each invalid field. Dates are `YYYY-MM-DD`; JSON fields are camelCase.
@@ -100,6 +102,7 @@ def create_app(
     app.include_router(activities_router)
     app.include_router(oauth_router)
     app.include_router(web_router)
+    install_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -120,10 +123,6 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     def limit_for(path: str) -> int:
         if path == WORKOUT_IMPORT_PATH:

@@ -1,0 +1,70 @@
+"""What every athlete page shares: who is logged in (or the redirect to /login and back), form fields read
+safely, and domain errors turned into messages a person can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from trainerday_server.errors import TrainerDayError, ValidationFailed
+from trainerday_server.web.sessions import Visitor, VisitorDep
+
+MAX_FIELD = 10_000  # no field of any page form is longer; a longer one is refused, not cut
+
+
+class LoginRequired(Exception):
+    """Raised by ``AthletePage`` for a logged-out visitor: answered with a redirect to /login?next=..."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class AthletePage:
+    """A logged-in visitor and their athlete id."""
+
+    visitor: Visitor
+    athlete_id: int
+
+
+def _athlete_page(request: Request, visitor: VisitorDep) -> AthletePage:
+    if visitor.athlete_id is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(path if request.method == "GET" else request.url.path)
+    return AthletePage(visitor, visitor.athlete_id)
+
+
+AthletePageDep = Annotated[AthletePage, Depends(_athlete_page)]
+
+
+def field(form: FormData, name: str, *, max_length: int = MAX_FIELD) -> str:
+    """A text field, refused (not cut) when absurd: too long, or carrying NUL (PostgreSQL text cannot)."""
+    value = form.get(name)
+    text = value if isinstance(value, str) else ""
+    if len(text) > max_length:
+        raise ValidationFailed.single(name, f"must be at most {max_length} characters")
+    if "\x00" in text:
+        raise ValidationFailed.single(name, "contains a NUL character")
+    return text
+
+
+def optional_number(form: FormData, name: str, *, whole: bool = True) -> int | float | None:
+    """An optional number field: empty is None; anything else must be a number."""
+    text = field(form, name, max_length=32).strip()
+    if not text:
+        return None
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ValidationFailed.single(name, f"must be {kind}") from None
+
+
+def error_message(exc: TrainerDayError) -> str:
+    """The error as one sentence for a page: each invalid field and why."""
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return exc.detail
