@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from trainerday_server.accounts import service as accounts
 from trainerday_server.athlete import service as athletes
+from trainerday_server.auth.passwords import hash_password
 from trainerday_server.athlete.schemas import AthletePatch, iana_time_zones
 from trainerday_server.athlete.zones import heart_rate_zones, power_zones
 from trainerday_server.calendar import feed
@@ -17,11 +18,14 @@ from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep
 from trainerday_server.errors import Conflict, TrainerDayError
 from trainerday_server.web.common import AthletePage, AthletePageDep, error_message, field, optional_number
-from trainerday_server.web.forms import FormDep
+from trainerday_server.web.forms import FormDep, text
 from trainerday_server.web.routes import expired_form, redirect
 from trainerday_server.web.sessions import (
+    Visitor,
     VisitorDep,
+    anonymous,
     clear_session_cookie,
+    session_token,
     set_session_cookie,
     start_session,
 )
@@ -58,28 +62,36 @@ def signup_page(request: Request, visitor: VisitorDep) -> Response:
 
 
 @router.post("/signup")
-def sign_up(request: Request, form: FormDep, visitor: VisitorDep) -> Response:
+def sign_up(request: Request, form: FormDep) -> Response:
+    """Like log-in, holds no database session while it reads the form: the account and its first browser
+    session are written in one short transaction of their own."""
     state = request.app.state
+    token = session_token(request)
+    visitor = Visitor(token, None) if token else anonymous()
     if state.settings.signup != "open":
         return render(request, "signup.html", visitor, status=403, closed=True, error=None, email="", name="")
-    if visitor.is_new or not visitor.check_csrf(state.secret_key, field(form, "csrf_token", max_length=200)):
+    if token is None or not visitor.check_csrf(state.secret_key, text(form, "csrf_token")):
         return expired_form(request, visitor)
-    email = field(form, "email", max_length=254).strip()
-    name = field(form, "name", max_length=100).strip()
+    email = text(form, "email").strip()[:254].replace("\x00", "")  # echoed back into the form
+    name = text(form, "name").strip()[:100].replace("\x00", "")
 
     def page(status: int, error: str) -> Response:
         return render(
             request, "signup.html", visitor, status=status, closed=False, error=error, email=email, name=name
         )
 
-    password = field(form, "password", max_length=accounts.MAX_PASSWORD_LENGTH)
-    if password != field(form, "password_again", max_length=accounts.MAX_PASSWORD_LENGTH):
-        return page(400, "The two passwords differ.")
+    limit = accounts.MAX_PASSWORD_LENGTH
     try:
+        password = field(form, "password", max_length=limit)
+        if password != field(form, "password_again", max_length=limit):
+            return page(400, "The two passwords differ.")
+        checked_name = field(form, "name", max_length=100).strip()
+        checked_email = field(form, "email", max_length=254)
         with session_scope(state.write_sessions) as session:
-            athlete = accounts.create_athlete(session, email, password, name=name or None)
+            athlete = accounts.create_athlete(session, checked_email, password, name=checked_name or None)
             token = start_session(session, state.secret_key, athlete.id, state.clock())
     except Conflict:
+        hash_password(password)  # as slow as a sign-up that succeeds: timing does not tell either
         return page(400, SIGNUP_REFUSED)
     except TrainerDayError as exc:
         return page(400, error_message(exc))
@@ -170,19 +182,19 @@ _PROFILE_FIELDS = (
 
 @router.post("/settings/profile")
 def save_profile(request: Request, form: FormDep, page: AthletePageDep, session: SessionDep) -> Response:
-    if not page.visitor.check_csrf(request.app.state.secret_key, field(form, "csrf_token", max_length=200)):
+    if not page.visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)
-    submitted = {name: field(form, name, max_length=100).strip() for name in _PROFILE_FIELDS}
+    submitted = {name: text(form, name).strip()[:100].replace("\x00", "") for name in _PROFILE_FIELDS}
     try:
         changes: dict[str, Any] = {
-            "name": submitted["name"],
+            "name": field(form, "name", max_length=100).strip(),
             "weight_kg": optional_number(form, "weight_kg", whole=False),
             "ftp": optional_number(form, "ftp"),
             "lthr": optional_number(form, "lthr"),
             "max_heart_rate": optional_number(form, "max_heart_rate"),
             "resting_heart_rate": optional_number(form, "resting_heart_rate"),
-            "timezone": submitted["timezone"],
-            "units": submitted["units"],
+            "timezone": field(form, "timezone", max_length=64).strip(),
+            "units": field(form, "units", max_length=16).strip(),
         }
         if changes["ftp"] is None:
             changes.pop("ftp")  # required: an empty box keeps the FTP rather than erasing it
@@ -200,7 +212,7 @@ def save_profile(request: Request, form: FormDep, page: AthletePageDep, session:
 @router.post("/settings/feed")
 def rotate_feed(request: Request, form: FormDep, page: AthletePageDep, session: SessionDep) -> Response:
     """A new secret iCal URL; the old one stops working at once."""
-    if not page.visitor.check_csrf(request.app.state.secret_key, field(form, "csrf_token", max_length=200)):
+    if not page.visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)
     feed.rotate_feed(session, request.app.state.secret_key, page.athlete_id, request.app.state.clock())
     return redirect("/settings?saved=feed#calendar-feed")
@@ -210,7 +222,7 @@ def rotate_feed(request: Request, form: FormDep, page: AthletePageDep, session: 
 def change_password(request: Request, form: FormDep, page: AthletePageDep, session: SessionDep) -> Response:
     """A new password; every session is logged out, and this browser gets a new one."""
     state = request.app.state
-    if not page.visitor.check_csrf(state.secret_key, field(form, "csrf_token", max_length=200)):
+    if not page.visitor.check_csrf(state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)
     limit = accounts.MAX_PASSWORD_LENGTH
     new = field(form, "new_password", max_length=limit)
@@ -233,7 +245,7 @@ def change_password(request: Request, form: FormDep, page: AthletePageDep, sessi
 def delete_account(request: Request, form: FormDep, page: AthletePageDep, session: SessionDep) -> Response:
     """Deletes everything, once the athlete has typed their email and password to confirm."""
     state = request.app.state
-    if not page.visitor.check_csrf(state.secret_key, field(form, "csrf_token", max_length=200)):
+    if not page.visitor.check_csrf(state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)
     athlete = athletes.get_athlete(session, page.athlete_id)
     confirmed = field(form, "confirm_email", max_length=254).strip().lower() == athlete.email

@@ -18,7 +18,7 @@ from trainerday_server.errors import TrainerDayError, ValidationFailed
 from trainerday_server.oauth2 import applications
 from trainerday_server.oauth2 import service as oauth
 from trainerday_server.web.common import AthletePage, AthletePageDep, error_message, field
-from trainerday_server.web.forms import FormDep
+from trainerday_server.web.forms import FormDep, text
 from trainerday_server.web.routes import expired_form, redirect
 from trainerday_server.web.templates import render
 
@@ -28,7 +28,7 @@ MAX_KEY_DAYS = 3650
 
 
 def _checked_csrf(request: Request, page: AthletePage, form: FormData) -> bool:
-    return page.visitor.check_csrf(request.app.state.secret_key, field(form, "csrf_token", max_length=200))
+    return page.visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token"))
 
 
 def _chosen_scopes(form: FormData) -> frozenset[str]:
@@ -190,20 +190,25 @@ def apply_for_app(request: Request, form: FormDep, page: AthletePageDep, session
     if not _checked_csrf(request, page, form):
         return expired_form(request, page.visitor)
     state = request.app.state
+    uris_limit = applications.MAX_REDIRECT_URIS * 2100
+    # What was typed, to fill the form again if it is refused (cut to size: the checks below refuse it).
     submitted: dict[str, Any] = {
-        "name": field(form, "name", max_length=100),
-        "website": field(form, "website", max_length=applications.MAX_WEBSITE),
-        "description": field(form, "description", max_length=applications.MAX_DESCRIPTION),
-        "redirect_uris": field(form, "redirect_uris", max_length=applications.MAX_REDIRECT_URIS * 2100),
+        "name": text(form, "name")[:100],
+        "website": text(form, "website")[: applications.MAX_WEBSITE],
+        "description": text(form, "description")[: applications.MAX_DESCRIPTION],
+        "redirect_uris": text(form, "redirect_uris")[:uris_limit],
         "scopes": [v for v in form.getlist("scopes") if isinstance(v, str)],
-        "public": field(form, "client_type", max_length=20) == "public",
+        "public": text(form, "client_type") == "public",
     }
+    submitted = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in submitted.items()}
     try:
         draft = applications.ApplicationDraft(
-            name=submitted["name"],
-            website=submitted["website"],
-            description=submitted["description"],
-            redirect_uris=applications.parse_redirect_uris(submitted["redirect_uris"]),
+            name=field(form, "name", max_length=100),
+            website=field(form, "website", max_length=applications.MAX_WEBSITE),
+            description=field(form, "description", max_length=applications.MAX_DESCRIPTION),
+            redirect_uris=applications.parse_redirect_uris(
+                field(form, "redirect_uris", max_length=uris_limit)
+            ),
             scopes=_chosen_scopes(form),
             public=submitted["public"],
         )
