@@ -290,32 +290,31 @@ def clients_applications(
 
     def listing(session: Session) -> list[tuple[Any, str]]:
         found = list_all(session, None if all_ else PENDING)
-        emails = dict(session.execute(sa.select(Athlete.id, Athlete.email)).tuples().all()) if found else {}
+        ids = {a.athlete_id for a in found}
+        found_emails = session.execute(sa.select(Athlete.id, Athlete.email).where(Athlete.id.in_(ids)))
+        emails = {row.id: row.email for row in found_emails}
         return [(a, emails.get(a.athlete_id, "?")) for a in found]
 
     rows = run(listing)
     if not rows:
         err.print("no applications" if all_ else "no pending applications")
         return
-    table = Table(
-        "id", "status", "name", "by", "website", "type", "redirect URIs", "scopes", "applied", "description"
-    )
+    # One block each, never a table: descriptions and redirect URIs are long, and must be read whole.
     for a, email in rows:
-        kind = "public" if a.public else "confidential"
-        status = a.status + (f": {a.reason}" if a.reason else "")
-        table.add_row(
-            str(a.id),
-            status,
-            a.name,
-            email,
-            a.website,
-            kind,
-            "\n".join(a.redirect_uris),
-            a.scopes,
-            _when(a.created_at),
-            a.description,
+        status = a.status + (f" ({a.reason})" if a.reason else "")
+        out.print(
+            f"#{a.id}  {a.name}  [{status}]  by {email}, applied {_when(a.created_at)}\n"
+            f"    website:       {a.website}\n"
+            f"    client type:   {'public' if a.public else 'confidential'}\n"
+            f"    scopes:        {a.scopes}\n"
+            f"    redirect URIs: {' '.join(a.redirect_uris)}\n"
+            f"    description:   {a.description}\n",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
-    out.print(table)
+    if not all_:
+        err.print("approve: trainerday-server clients approve ID; reject: clients reject ID --reason TEXT")
 
 
 @clients_app.command("approve")

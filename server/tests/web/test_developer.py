@@ -18,11 +18,17 @@ from trainerday_server.models import ApiKey
 _SHOWN_KEY = re.compile(r'id="new-key" type="text" readonly value="(td_[A-Za-z0-9_-]+)"')
 
 
-def create_key(browser: TestClient, name: str = "script", scopes=("athlete:read",), expires: str = "") -> httpx.Response:
-    return submit(browser, "/developer", "/developer/keys", {"name": name, "scopes": list(scopes), "expires": expires})
+def create_key(
+    browser: TestClient, name: str = "script", scopes=("athlete:read",), expires: str = ""
+) -> httpx.Response:
+    return submit(
+        browser, "/developer", "/developer/keys", {"name": name, "scopes": list(scopes), "expires": expires}
+    )
 
 
-def test_a_new_key_is_shown_once_and_works_with_exactly_its_scopes(browser: TestClient, factory, db, settings):
+def test_a_new_key_is_shown_once_and_works_with_exactly_its_scopes(
+    browser: TestClient, factory, db, settings
+):
     athlete = factory.athlete()
     logged_in(browser, athlete.email)
     created = create_key(browser, scopes=("athlete:read", "calendar:read"))

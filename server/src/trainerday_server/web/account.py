@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from trainerday_server.accounts import service as accounts
 from trainerday_server.athlete import service as athletes
-from trainerday_server.auth.passwords import hash_password
 from trainerday_server.athlete.schemas import AthletePatch, iana_time_zones
 from trainerday_server.athlete.zones import heart_rate_zones, power_zones
+from trainerday_server.auth.passwords import hash_password
 from trainerday_server.calendar import feed
 from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep
