@@ -1,0 +1,236 @@
+"""Charts for the pages, drawn on the server as SVG: no script, no library, nothing fetched.
+
+Each returns markup to put inline (it is built only from numbers and escaped text). Colours are the zone
+colours of ``workouts/chart.py``, so a zone looks the same on every page and in the exported picture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+import numpy as np
+import numpy.typing as npt
+from markupsafe import Markup
+
+from trainerday_server.athlete.zones import power_zone_of
+from trainerday_server.workouts.chart import ZONE_COLOURS
+from trainerday_server.workouts.structure import Segment, strip_non_xml
+
+MAX_POINTS = 600  # a line chart never has more vertices than this: a 4-hour ride at 1 Hz is cut to it
+
+
+def _svg(markup: str) -> Markup:
+    """Markup built here from numbers and ``_text``-escaped strings only, so it is safe to put inline."""
+    return Markup(markup)  # noqa: S704 - see above: nothing unescaped goes in
+
+
+def _text(value: str) -> str:
+    return escape(strip_non_xml(value), {'"': "&quot;"})
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def mini_profile(segments: Sequence[Segment], *, width: int = 120, height: int = 28) -> Markup:
+    """A workout's power profile, small enough for a calendar cell; decorative (the cell says it in text)."""
+    total = sum(s.seconds for s in segments) or 1.0
+    top = max(150.0, *(max(s.start, s.end) for s in segments))
+    x_scale, y_scale = width / total, height / top
+    shapes, elapsed = [], 0.0
+    for s in segments:
+        x0, x1 = elapsed * x_scale, (elapsed + s.seconds) * x_scale
+        zone = power_zone_of((s.start + s.end) / 2, 100)
+        y0, y1 = _n(height - s.start * y_scale), _n(height - s.end * y_scale)
+        points = f"{_n(x0)},{height} {_n(x0)},{y0} {_n(x1)},{y1} {_n(x1)},{height}"
+        shapes.append(f'<polygon points="{points}" fill="{ZONE_COLOURS[zone - 1]}"/>')
+        elapsed += s.seconds
+    return _svg(
+        f'<svg class="mini" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'preserveAspectRatio="none" aria-hidden="true" focusable="false">{"".join(shapes)}</svg>'
+    )
+
+
+def _downsample(values: npt.NDArray[np.float64], limit: int = MAX_POINTS) -> npt.NDArray[np.float64]:
+    """Mean of equal buckets (NaN ignored), so a spike still moves its bucket; at most ``limit`` values."""
+    if values.size <= limit:
+        return values
+    edges = np.linspace(0, values.size, limit + 1).astype(int)
+    out = np.full(limit, np.nan)
+    for i in range(limit):
+        chunk = values[edges[i] : edges[i + 1]]
+        valid = chunk[~np.isnan(chunk)]
+        if valid.size:
+            out[i] = valid.mean()
+    return out
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def line_chart(
+    label: str,
+    unit: str,
+    seconds: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    colour: str,
+    *,
+    width: int = 900,
+    height: int = 160,
+) -> tuple[Markup, str]:
+    """A time series with axes and labels; returns the SVG and the hover values (comma-separated text, one
+    per drawn point) for the page's small script."""
+    values = values.astype(float)
+    drawn = _downsample(values)
+    times = _downsample(seconds.astype(float))
+    finite = drawn[~np.isnan(drawn)]
+    left, bottom, top_pad = 48, 22, 8
+    plot_w, plot_h = width - left - 8, height - bottom - top_pad
+    if finite.size == 0:
+        return _svg(""), ""
+    low = min(0.0, float(finite.min()))
+    high = float(finite.max()) or 1.0
+    span_t = float(times[-1] - times[0]) or 1.0
+
+    def x(t: float) -> float:
+        return left + (t - times[0]) / span_t * plot_w
+
+    def y(v: float) -> float:
+        return top_pad + plot_h - (v - low) / (high - low or 1.0) * plot_h
+
+    paths: list[list[str]] = []
+    current: list[str] = []
+    for t, v in zip(times, drawn, strict=True):
+        if math.isnan(v):
+            if current:
+                paths.append(current)
+            current = []
+        else:
+            current.append(f"{_n(x(t))},{_n(y(v))}")
+    if current:
+        paths.append(current)
+    lines = "".join(
+        f'<polyline points="{" ".join(p)}" fill="none" stroke="{colour}" stroke-width="1.5"/>' for p in paths
+    )
+    ticks = []
+    for fraction in (0, 0.5, 1):
+        v = low + (high - low) * fraction
+        ticks.append(
+            f'<text x="{left - 4}" y="{_n(y(v) + 4)}" text-anchor="end">{_n(v)}</text>'
+            f'<line x1="{left}" x2="{width - 8}" y1="{_n(y(v))}" y2="{_n(y(v))}" stroke="#ddd"/>'
+        )
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
+        t = times[0] + span_t * fraction
+        ticks.append(f'<text x="{_n(x(t))}" y="{height - 6}" text-anchor="middle">{_clock(t)}</text>')
+    mean = float(finite.mean())
+    title = f"{label} over time: mean {mean:.0f} {unit}, maximum {float(np.nanmax(values)):.0f} {unit}"
+    svg = (
+        f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" aria-label="{_text(title)}">'
+        f"{''.join(ticks)}{lines}"
+        f'<text x="4" y="12" class="axis-label">{_text(unit)}</text></svg>'
+    )
+    hover = ",".join(
+        f"{_clock(t)} {'-' if math.isnan(v) else f'{v:.0f}'} {unit}"
+        for t, v in zip(times, drawn, strict=True)
+    )
+    return _svg(svg), hover
+
+
+def power_curve_chart(points: Sequence[tuple[int, float]], *, width: int = 900, height: int = 220) -> Markup:
+    """Mean-max power against duration on a log time axis (1 s ... hours)."""
+    points = [(s, w) for s, w in points if s > 0 and w is not None]
+    if not points:
+        return _svg("")
+    left, bottom, top_pad = 48, 24, 8
+    plot_w, plot_h = width - left - 12, height - bottom - top_pad
+    lo, hi = math.log10(points[0][0]), math.log10(max(points[-1][0], points[0][0] + 1))
+    peak = max(w for _, w in points) or 1.0
+
+    def x(s: float) -> float:
+        return left + (math.log10(s) - lo) / (hi - lo or 1.0) * plot_w
+
+    def y(w: float) -> float:
+        return top_pad + plot_h - w / peak * plot_h
+
+    line = " ".join(f"{_n(x(s))},{_n(y(w))}" for s, w in points)
+    ticks = []
+    for s, name in (
+        (1, "1s"),
+        (5, "5s"),
+        (30, "30s"),
+        (60, "1m"),
+        (300, "5m"),
+        (1200, "20m"),
+        (3600, "1h"),
+        (7200, "2h"),
+        (14400, "4h"),
+    ):
+        if points[0][0] <= s <= points[-1][0]:
+            ticks.append(
+                f'<line x1="{_n(x(s))}" x2="{_n(x(s))}" y1="{top_pad}" y2="{top_pad + plot_h}" '
+                'stroke="#ddd"/>'
+                f'<text x="{_n(x(s))}" y="{height - 6}" text-anchor="middle">{name}</text>'
+            )
+    for fraction in (0, 0.5, 1):
+        w = peak * fraction
+        ticks.append(f'<text x="{left - 4}" y="{_n(y(w) + 4)}" text-anchor="end">{w:.0f}</text>')
+    summary = ", ".join(
+        f"{name} {w:.0f} W"
+        for s, w in points
+        for t, name in ((5, "5 s"), (60, "1 min"), (300, "5 min"), (1200, "20 min"))
+        if s == t
+    )
+    return _svg(
+        f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" '
+        f'aria-label="Mean-max power curve on a log time axis: {_text(summary or "best efforts")}">'
+        f"{''.join(ticks)}"
+        f'<polyline points="{line}" fill="none" stroke="#0b57a4" stroke-width="2"/>'
+        f'<text x="4" y="12" class="axis-label">W</text></svg>'
+    )
+
+
+def zone_bars(seconds_per_zone: Sequence[int], names: Sequence[str], colours: Sequence[str]) -> Markup:
+    """Time in each zone as horizontal bars with their labels."""
+    total = sum(seconds_per_zone) or 1
+    rows, height = [], 22
+    for i, (seconds, name) in enumerate(zip(seconds_per_zone, names, strict=False)):
+        w = seconds / total * 560
+        rows.append(
+            f'<text x="0" y="{i * height + 15}">Z{i + 1} {_text(name)}</text>'
+            f'<rect x="200" y="{i * height + 3}" width="{_n(max(w, 0.5))}" height="16" '
+            f'fill="{colours[i % len(colours)]}"/>'
+            f'<text x="{_n(206 + w)}" y="{i * height + 15}">{_clock(seconds)} ({seconds / total:.0%})</text>'
+        )
+    return _svg(
+        f'<svg viewBox="0 0 900 {len(rows) * height + 4}" class="chart bars" role="img" '
+        'aria-label="Time in zones">'
+        f"{''.join(rows)}</svg>"
+    )
+
+
+def route_outline(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], *, size: int = 320) -> Markup:
+    """The ride's track as a plain outline (equirectangular, scaled by latitude), no map tiles."""
+    valid = ~(np.isnan(lat) | np.isnan(lon))
+    if valid.sum() < 2:
+        return _svg("")
+    la, lo = _downsample(lat[valid], 1000), _downsample(lon[valid], 1000)
+    keep = ~(np.isnan(la) | np.isnan(lo))
+    la, lo = la[keep], lo[keep]
+    x = (lo - lo.min()) * math.cos(math.radians(float(la.mean())))
+    y = la.max() - la
+    extent = float(max(x.max(), y.max())) or 1.0
+    scale = (size - 20) / extent
+    points = " ".join(f"{_n(10 + a * scale)},{_n(10 + b * scale)}" for a, b in zip(x, y, strict=True))
+    start, end = points.split(" ")[0].split(","), points.split(" ")[-1].split(",")
+    return _svg(
+        f'<svg viewBox="0 0 {size} {size}" class="route" role="img" aria-label="Route outline (north up)">'
+        f'<polyline points="{points}" fill="none" stroke="#a4161a" stroke-width="2.5" '
+        'stroke-linejoin="round"/>'
+        f'<circle cx="{start[0]}" cy="{start[1]}" r="5" fill="#1e5b26"><title>Start</title></circle>'
+        f'<circle cx="{end[0]}" cy="{end[1]}" r="5" fill="#1b1b1b"><title>Finish</title></circle></svg>'
+    )
