@@ -40,6 +40,8 @@ from trainerday_server.workouts.routes import router as workouts_router
 JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
 UPLOAD_PATHS = ("/api/v1/activities/upload",)
 WORKOUT_IMPORT_PATH = "/api/v1/workouts/import"
+WEB_WORKOUT_IMPORT_PATH = "/workouts/import"  # the page forms that carry files
+WEB_UPLOAD_PATH = "/activities/upload"
 # Workout files are small; the multipart envelope around one adds a few hundred bytes.
 WORKOUT_IMPORT_LIMIT = MAX_WORKOUT_FILE_BYTES + 64 * 1024
 
@@ -125,8 +127,10 @@ def create_app(
         return {"status": "ok"}
 
     def limit_for(path: str) -> int:
-        if path == WORKOUT_IMPORT_PATH:
+        if path in (WORKOUT_IMPORT_PATH, WEB_WORKOUT_IMPORT_PATH):
             return WORKOUT_IMPORT_LIMIT
+        if path == WEB_UPLOAD_PATH:  # several rides in one form: each is still held to max_upload_bytes
+            return settings.max_upload_bytes * 2
         return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)

@@ -3,14 +3,16 @@ safely, and domain errors turned into messages a person can act on."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
+from trainerday_server.db import session_scope
 from trainerday_server.errors import TrainerDayError, ValidationFailed
-from trainerday_server.web.sessions import Visitor, VisitorDep
+from trainerday_server.web.sessions import Visitor, VisitorDep, current_visitor
 
 MAX_FIELD = 10_000  # no field of any page form is longer; a longer one is refused, not cut
 
@@ -38,6 +40,27 @@ def _athlete_page(request: Request, visitor: VisitorDep) -> AthletePage:
 
 
 AthletePageDep = Annotated[AthletePage, Depends(_athlete_page)]
+
+
+def _athlete_page_outside_transaction(request: Request) -> AthletePage:
+    """As ``AthletePageDep``, but the session lookup runs in a read transaction of its own, closed at once:
+    for the upload forms, whose services open their own write transactions (a request transaction held
+    open meanwhile would block them on SQLite's single writer)."""
+    with session_scope(request.app.state.read_sessions) as session:
+        visitor = current_visitor(request, session)
+    return _athlete_page(request, visitor)
+
+
+UploaderDep = Annotated[AthletePage, Depends(_athlete_page_outside_transaction)]
+MAX_UPLOAD_FILES = 20
+
+
+async def _read_upload_form(request: Request) -> AsyncIterator[FormData]:
+    async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=20) as form:
+        yield form
+
+
+UploadFormDep = Annotated[FormData, Depends(_read_upload_form)]
 
 
 def field(form: FormData, name: str, *, max_length: int = MAX_FIELD) -> str:
