@@ -5,11 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from trainerday_server.web import account, calendar_page, developer, home, workouts_page
+from trainerday_server.web import account, activities_page, calendar_page, developer, home, workouts_page
 from trainerday_server.web.common import LoginRequired
 from trainerday_server.web.routes import login_url, redirect
 
-ROUTERS = (home.router, account.router, developer.router, calendar_page.router, workouts_page.router)
+ROUTERS = (
+    home.router,
+    account.router,
+    developer.router,
+    calendar_page.router,
+    workouts_page.router,
+    activities_page.router,
+)
 
 
 async def _to_login(_request: Request, exc: Exception) -> Response:
