@@ -25,6 +25,7 @@ document.addEventListener("submit", (event) => {
   const bar = document.getElementById(form.dataset.progress);
   if (!bar || !window.XMLHttpRequest) return;
   event.preventDefault();
+  const here = location.href;
   const request = new XMLHttpRequest();
   request.open("POST", form.action);
   bar.hidden = false;
@@ -34,7 +35,7 @@ document.addEventListener("submit", (event) => {
     document.open();
     document.write(request.responseText);
     document.close();
-    history.replaceState(null, "", request.responseURL || form.action);
+    history.replaceState(null, "", here);  // a reload shows the list, it does not send the files again
   });
   request.addEventListener("error", () => { bar.hidden = true; form.submit(); });
   request.send(new FormData(form));
