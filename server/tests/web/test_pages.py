@@ -182,3 +182,13 @@ def test_closed_sign_up_refuses_the_page_and_the_form(settings: Settings, db: Da
         assert browser.post("/signup", data=form).status_code == 403
     with db.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(Athlete)) == 0
+
+
+def test_a_missing_thing_on_a_page_is_an_html_404_that_keeps_the_session(browser: TestClient, factory):
+    logged_in(browser, factory.athlete().email)
+    missing = browser.get("/workouts/999999")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no workout" in missing.text.lower() and "set-cookie" not in missing.headers
+    assert browser.get("/settings").status_code == 200  # still logged in
+    api = browser.get("/api/v1/workouts/999999")
+    assert api.headers["content-type"].startswith("application/problem+json")

@@ -89,7 +89,7 @@ def line_chart(
     drawn = _downsample(values)
     times = _downsample(seconds.astype(float))
     finite = drawn[~np.isnan(drawn)]
-    left, bottom, top_pad = 48, 22, 8
+    left, bottom, top_pad = 48, 22, 18
     plot_w, plot_h = width - left - 8, height - bottom - top_pad
     if finite.size == 0:
         return _svg(""), ""
@@ -132,7 +132,7 @@ def line_chart(
     svg = (
         f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" aria-label="{_text(title)}">'
         f"{''.join(ticks)}{lines}"
-        f'<text x="4" y="12" class="axis-label">{_text(unit)}</text></svg>'
+        f'<text x="{left - 4}" y="10" text-anchor="end" class="axis-label">{_text(unit)}</text></svg>'
     )
     hover = ",".join(
         f"{_clock(t)} {'-' if math.isnan(v) else f'{v:.0f}'} {unit}"
@@ -146,7 +146,7 @@ def power_curve_chart(points: Sequence[tuple[int, float]], *, width: int = 900, 
     points = [(s, w) for s, w in points if s > 0 and w is not None]
     if not points:
         return _svg("")
-    left, bottom, top_pad = 48, 24, 8
+    left, bottom, top_pad = 48, 24, 18
     plot_w, plot_h = width - left - 12, height - bottom - top_pad
     lo, hi = math.log10(points[0][0]), math.log10(max(points[-1][0], points[0][0] + 1))
     peak = max(w for _, w in points) or 1.0
@@ -190,7 +190,7 @@ def power_curve_chart(points: Sequence[tuple[int, float]], *, width: int = 900, 
         f'aria-label="Mean-max power curve on a log time axis: {_text(summary or "best efforts")}">'
         f"{''.join(ticks)}"
         f'<polyline points="{line}" fill="none" stroke="#0b57a4" stroke-width="2"/>'
-        f'<text x="4" y="12" class="axis-label">W</text></svg>'
+        f'<text x="{left - 4}" y="10" text-anchor="end" class="axis-label">W</text></svg>'
     )
 
 
@@ -231,6 +231,6 @@ def route_outline(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], *,
         f'<svg viewBox="0 0 {size} {size}" class="route" role="img" aria-label="Route outline (north up)">'
         f'<polyline points="{points}" fill="none" stroke="#a4161a" stroke-width="2.5" '
         'stroke-linejoin="round"/>'
-        f'<circle cx="{start[0]}" cy="{start[1]}" r="5" fill="#1e5b26"><title>Start</title></circle>'
-        f'<circle cx="{end[0]}" cy="{end[1]}" r="5" fill="#1b1b1b"><title>Finish</title></circle></svg>'
+        f'<circle cx="{end[0]}" cy="{end[1]}" r="6" fill="#1b1b1b"><title>Finish</title></circle>'
+        f'<circle cx="{start[0]}" cy="{start[1]}" r="4" fill="#3fae49"><title>Start</title></circle></svg>'
     )
