@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -237,4 +238,63 @@ def route_outline(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], *,
         'stroke-linejoin="round"/>'
         f'<circle cx="{end[0]}" cy="{end[1]}" r="6" fill="#1b1b1b"><title>Finish</title></circle>'
         f'<circle cx="{start[0]}" cy="{start[1]}" r="4" fill="#3fae49"><title>Start</title></circle></svg>'
+    )
+
+
+def pmc_chart(days: Sequence[Any], today: Any, *, width: int = 900, height: int = 260) -> Markup:
+    """CTL, ATL and TSB as lines and daily TSS as bars over the days given (each with ``date``, ``tss``,
+    ``ctl``, ``atl``, ``tsb``, ``projected``); projected days are drawn dashed."""
+    if not days:
+        return _svg("")
+    left, right, bottom, top_pad = 40, 40, 24, 12
+    plot_w, plot_h = width - left - right, height - bottom - top_pad
+    load_top = max(10.0, *(max(d.ctl, d.atl) for d in days))
+    tss_top = max(10.0, *((d.tss or 0) for d in days))
+    tsb_low = min(0.0, *(d.tsb for d in days))
+    span = max(1, len(days) - 1)
+
+    def x(i: int) -> float:
+        return left + i / span * plot_w
+
+    def y(v: float) -> float:  # CTL, ATL and TSB share the left axis, from the lowest TSB to the top load
+        return top_pad + plot_h - (v - tsb_low) / (load_top - tsb_low) * plot_h
+
+    bar_w = max(1.0, plot_w / len(days) * 0.7)
+
+    def bar(i: int, tss: float) -> str:  # TSS bars use the lower half of the height, on their own scale
+        tall = tss / tss_top * plot_h * 0.5
+        return (
+            f'<rect x="{x(i) - bar_w / 2:.1f}" y="{top_pad + plot_h - tall:.1f}" width="{bar_w:.1f}" '
+            f'height="{tall:.1f}" fill="#bdbdbd"/>'
+        )
+
+    bars = "".join(bar(i, d.tss) for i, d in enumerate(days) if d.tss)
+
+    def line(field: str, colour: str) -> str:
+        done = [(i, getattr(d, field)) for i, d in enumerate(days) if not d.projected]
+        ahead = [(i, getattr(d, field)) for i, d in enumerate(days) if d.projected]
+        if done and ahead:
+            ahead.insert(0, done[-1])
+        out = ""
+        for points, dash in ((done, ""), (ahead, ' stroke-dasharray="5 4"')):
+            if len(points) > 1:
+                coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+                out += f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'
+        return out
+
+    ticks = []
+    for v in (tsb_low, 0.0, load_top / 2, load_top):
+        ticks.append(
+            f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
+            f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e0e0e0"/>'
+        )
+    for i in sorted({0, len(days) // 2, len(days) - 1}):
+        anchor = "start" if i == 0 else ("end" if i == len(days) - 1 else "middle")
+        ticks.append(f'<text x="{x(i):.1f}" y="{height - 6}" text-anchor="{anchor}">{days[i].date}</text>')
+    last = next((d for d in reversed(days) if not d.projected), days[-1])
+    label = f"Fitness {last.ctl:.0f}, fatigue {last.atl:.0f}, form {last.tsb:.0f} on {last.date}"
+    return _svg(
+        f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" aria-label="{_text(label)}">'
+        f"{''.join(ticks)}{bars}"
+        f"{line('ctl', '#0b57a4')}{line('atl', '#c2185b')}{line('tsb', '#e65100')}</svg>"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from trainerday_server.errors import TrainerDayError
@@ -29,6 +29,15 @@ async def _to_login(_request: Request, exc: Exception) -> Response:
     return redirect(login_url(exc.next_path))
 
 
+def _fitness_router() -> APIRouter | None:
+    """/fitness needs the analytics package (another lane's); without it the page is left out, not broken."""
+    try:
+        from trainerday_server.web.fitness_page import router
+    except ImportError:
+        return None
+    return router
+
+
 # Paths of the pages: an error there is a page a person reads, not a problem+json document.
 PAGE_PREFIXES = ("/developer", "/settings", "/calendar", "/workouts", "/activities", "/signup", "/fitness")
 
@@ -38,6 +47,9 @@ def install_pages(app: FastAPI) -> None:
     errors this one wraps (API paths keep getting problem+json)."""
     for router in ROUTERS:
         app.include_router(router)
+    app.state.fitness_page = _fitness_router() is not None
+    if app.state.fitness_page:
+        app.include_router(_fitness_router())  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)
     api_handler = app.exception_handlers[TrainerDayError]
 
