@@ -153,6 +153,9 @@ def test_an_athletes_journey_through_the_web_pages(
         chart = page.locator(f'svg[aria-label^="{label}"]').first
         box = chart.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 50, label
+    power = page.locator("figure.chart", has_text="Power").first
+    power.locator("svg").hover()
+    assert re.fullmatch(r"\d+:\d\d(:\d\d)? \d+ W", power.locator("output").inner_text()), "no hover value"
     journey.check("activity")
 
     journey.go("/workouts")
