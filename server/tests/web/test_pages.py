@@ -192,3 +192,42 @@ def test_a_missing_thing_on_a_page_is_an_html_404_that_keeps_the_session(browser
     assert browser.get("/settings").status_code == 200  # still logged in
     api = browser.get("/api/v1/workouts/999999")
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_simultaneous_sign_ups_with_one_email_make_one_account(live_server, db: Database):
+    """Against a real server: four browsers submit the same email at once; one account, no error page."""
+    import itertools
+    import threading
+
+    import httpx
+
+    from tests.oauth2.flow import race
+
+    browsers = [httpx.Client(base_url=live_server.base_url, timeout=60) for _ in range(4)]
+    forms = [
+        {
+            "csrf_token": csrf_of(b.get("/signup").text),
+            "email": "race@example.com",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        }
+        for b in browsers
+    ]
+    turn, lock = itertools.count(), threading.Lock()
+
+    def sign_up_once():
+        with lock:
+            i = next(turn)
+        return browsers[i].post("/signup", data=forms[i])
+
+    answers = sorted(r.status_code for r in race(4, sign_up_once))
+    for b in browsers:
+        b.close()
+    assert answers == [303, 400, 400, 400]
+    with db.engine.connect() as conn:
+        assert (
+            conn.scalar(
+                sa.select(sa.func.count()).select_from(Athlete).where(Athlete.email == "race@example.com")
+            )
+            == 1
+        )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pydantic
 from fastapi import APIRouter, Request
+from sqlalchemy import exc as sa_exc
 from starlette.responses import Response
 
 from trainerday_server.accounts import service as accounts
@@ -90,7 +91,7 @@ def sign_up(request: Request, form: FormDep) -> Response:
         with session_scope(state.write_sessions) as session:
             athlete = accounts.create_athlete(session, checked_email, password, name=checked_name or None)
             token = start_session(session, state.secret_key, athlete.id, state.clock())
-    except Conflict:
+    except (Conflict, sa_exc.IntegrityError):  # IntegrityError: the same email signed up at the same moment
         hash_password(password)  # as slow as a sign-up that succeeds: timing does not tell either
         return page(400, SIGNUP_REFUSED)
     except TrainerDayError as exc:

@@ -174,9 +174,12 @@ def _back_to(form: Any, fallback: dt.date) -> str:
 
 def _date(form: Any, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(form_field(form, name, max_length=10))
+        day = dt.date.fromisoformat(form_field(form, name, max_length=10))
     except ValueError:
         raise ValidationFailed.single(name, "must be a date, YYYY-MM-DD") from None
+    if not 1900 <= day.year <= 2200:  # the months this page can show
+        raise ValidationFailed.single(name, "must be between 1900 and 2200")
+    return day
 
 
 @router.post("/calendar/events")
