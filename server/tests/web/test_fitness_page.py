@@ -5,9 +5,9 @@ tests run against it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 
 from tests.conftest import Caller
 from tests.web.pages import logged_in
+from trainerday_server.activities.fitexport import recording_to_fit
+from trainerday_server.activities.synthetic import synthetic_ride
 from trainerday_server.web.charts import pmc_chart
 
 HAS_ANALYTICS = importlib.util.find_spec("trainerday_server.analytics") is not None
@@ -49,15 +51,20 @@ def test_without_analytics_there_is_no_fitness_page(browser: TestClient, me: Cal
 
 @pytest.mark.skipif(not HAS_ANALYTICS, reason="needs the analytics package (another lane's)")
 def test_the_fitness_page_shows_what_the_analytics_api_says(
-    browser: TestClient, client: TestClient, me: Caller, samples
+    browser: TestClient, client: TestClient, me: Caller
 ):
-    ride = (samples / "fit" / "Edge810-Vector-2013-08-16-15-35-10.fit").read_bytes()
-    assert (
-        client.post(
-            "/api/v1/activities/upload", headers=me.headers, files={"file": ("r.fit", ride)}
-        ).status_code
-        == 201
-    )
+    # Two recent rides (synthetic, dated a few days ago), so today's load is not zero.
+    for days_ago, seed in ((3, 1), (1, 2)):
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=days_ago)
+        ride = recording_to_fit(
+            dataclasses.replace(synthetic_ride(1.5, seed=seed, pauses=0), start_time=start), ftp=250
+        )
+        assert (
+            client.post(
+                "/api/v1/activities/upload", headers=me.headers, files={"file": ("r.fit", ride)}
+            ).status_code
+            == 201
+        )
     logged_in(browser, me.athlete.email)
     page = browser.get("/fitness", params={"days": "90"})
     assert page.status_code == 200 and 'href="/fitness"' in page.text
@@ -67,6 +74,9 @@ def test_the_fitness_page_shows_what_the_analytics_api_says(
         params={"startDate": (today - dt.timedelta(days=89)).isoformat(), "endDate": today.isoformat()},
         headers=me.headers,
     ).json()
-    ctl = api["days"][-1]["ctl"]
-    assert re.search(rf"fitness \(CTL\) <strong>{ctl:.0f}</strong>", page.text)
+    last = api["days"][-1]
+    assert last["ctl"] > 1
+    assert f"fitness (CTL) <strong>{last['ctl']:.0f}</strong>" in page.text
+    assert f"form (TSB) <strong>{last['tsb']:.0f}</strong>" in page.text
+    assert "Mean-max power curve on a log time axis" in page.text
     assert browser.get("/fitness", params={"days": "7"}).status_code == 400

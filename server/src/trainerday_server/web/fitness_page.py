@@ -10,7 +10,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from trainerday_server.analytics import service as analytics  # type: ignore[import-not-found, unused-ignore]
+from trainerday_server.analytics import service as analytics
 from trainerday_server.athlete.service import get_athlete, today_for
 from trainerday_server.deps import SessionDep
 from trainerday_server.errors import ValidationFailed

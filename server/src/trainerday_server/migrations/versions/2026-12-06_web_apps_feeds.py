@@ -1,7 +1,7 @@
 """web: athletes' OAuth app applications (/developer/apps), secret iCal feed URLs, API key expiry
 
 Revision ID: 2026_12_06_web_apps_feeds
-Revises: 2026_11_27_workout_duration
+Revises: 2026_12_06_analytics
 Create Date: 2026-12-06 04:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "2026_12_06_web_apps_feeds"
-down_revision = "2026_11_27_workout_duration"
+down_revision = "2026_12_06_analytics"  # re-chained after analytics merged into main
 branch_labels = None
 depends_on = None
 
