@@ -85,6 +85,7 @@ def main() -> int:
                 f"/workouts/{workout_id}",
                 "/activities",
                 f"/activities/{activity_id}",
+                "/fitness?days=365",
             ]
             timings: dict[str, float] = {}  # CPU time: what the page costs, whoever else uses the machine
             walls: dict[str, float] = {}

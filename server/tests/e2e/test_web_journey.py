@@ -6,6 +6,7 @@ revoked. Every page is checked with axe-core (no serious or critical violation) 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -164,6 +165,10 @@ def test_an_athletes_journey_through_the_web_pages(
     journey.check("workout")
     journey.go("/settings")
     journey.check("settings")
+    if importlib.util.find_spec("trainerday_server.analytics") is not None:
+        journey.go("/fitness?days=365")
+        assert page.locator("svg.chart").first.bounding_box()["width"] > 200
+        journey.check("fitness")
 
     # An app: applied for, approved by the operator, connected through OAuth.
     journey.go("/developer/apps")
