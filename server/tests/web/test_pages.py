@@ -231,3 +231,8 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(live_server, db: 
             )
             == 1
         )
+
+
+def test_a_form_sent_after_logging_out_leads_back_to_its_page_not_to_its_action(browser: TestClient):
+    response = browser.post("/developer/keys/1/revoke", data={"csrf_token": "x"})
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=%2Fdeveloper"

@@ -35,7 +35,9 @@ class AthletePage:
 def _athlete_page(request: Request, visitor: VisitorDep) -> AthletePage:
     if visitor.athlete_id is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path if request.method == "GET" else request.url.path)
+        # A form sent after the session ended: back to its section's page afterwards (a GET of the form's
+        # own address would be a 405), never a replay of what was sent.
+        raise LoginRequired(path if request.method == "GET" else "/" + request.url.path.split("/")[1])
     return AthletePage(visitor, visitor.athlete_id)
 
 
