@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import PASSWORD, Factory, LiveServer
+import httpx
+
+from tests.conftest import PASSWORD, Factory, LiveServer, bearer
 
 # Every visible control, each marked with its index, so the focus walk can say which it reached.
 MARK_CONTROLS = """() => {
@@ -29,6 +31,9 @@ def test_every_control_of_every_page_is_reachable_by_tab(
 ):
     base = live_server.base_url
     athlete = factory.athlete()
+    note = {"calendarDate": "2026-03-03", "type": "note", "title": "Rest"}  # a cell with its Change controls
+    created = httpx.post(f"{base}/api/v1/calendar/events", json=note, headers=bearer(factory.key(athlete.id)))
+    assert created.status_code == 201, created.text
     page.goto(f"{base}/login")
     page.get_by_label("Email").fill(athlete.email)
     page.get_by_label("Password").fill(PASSWORD)
