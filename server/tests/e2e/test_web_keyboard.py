@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import PASSWORD, Factory, LiveServer, bearer
 
@@ -26,6 +27,7 @@ PAGES = (
 )
 
 
+@pytest.mark.slow  # ~30 s: a Tab walk over seven pages; the journey test logs in by keyboard on every run
 def test_every_control_of_every_page_is_reachable_by_tab(
     page: Any, live_server: LiveServer, factory: Factory
 ):
