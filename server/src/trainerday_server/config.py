@@ -8,6 +8,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     # Memory each process may spend on whole calendar responses (LRU by bytes); 0 disables the cache.
     response_cache_bytes: int = 64 * 1024 * 1024
+    # Who may create an account: anyone on /signup (open), or only an operator with the CLI (closed).
+    signup: Literal["open", "closed"] = "open"
+    # Apps applied for on /developer/apps wait for `clients approve` (manual), or are approved at once (auto).
+    app_approval: Literal["manual", "auto"] = "manual"
 
     @property
     def resolved_database_url(self) -> str:
