@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,12 @@ def _file(response: httpx.Response) -> DownloadedFile:
 
 def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _multipart() -> dict[str, str]:
+    # One boundary per operation, not per attempt: a retried upload is then the same bytes, which a server
+    # comparing an Idempotency-Key's requests needs.
+    return {"Content-Type": f"multipart/form-data; boundary={secrets.token_hex(16)}"}
 
 
 def read_file_input(file: FileInput, file_name: str | None) -> tuple[str, bytes]:
@@ -328,7 +335,9 @@ def workouts_delete(workout_id: int) -> Call[None]:
 def workouts_import(file: FileInput, file_name: str | None) -> Call[Workout]:
     name, content = read_file_input(file, file_name)
     files = {"file": (name, content, "application/octet-stream")}
-    return Call("POST", "/api/v1/workouts/import", _model(Workout), files=files, creates=True)
+    return Call(
+        "POST", "/api/v1/workouts/import", _model(Workout), files=files, creates=True, headers=_multipart()
+    )
 
 
 def workouts_export(workout_id: int, fmt: WorkoutFormat) -> Call[DownloadedFile]:
@@ -355,7 +364,15 @@ def activities_upload(
         raise TrainerDayError(f"{upload_name}: the file is empty")
     files = {"file": (upload_name, content, "application/octet-stream")}
     data = _compact({"name": name, "description": description, "externalId": external_id})
-    return Call("POST", "/api/v1/activities/upload", _model(Activity), files=files, data=data, creates=True)
+    return Call(
+        "POST",
+        "/api/v1/activities/upload",
+        _model(Activity),
+        files=files,
+        data=data,
+        creates=True,
+        headers=_multipart(),
+    )
 
 
 def activities_list(
