@@ -242,3 +242,32 @@ def test_async_client_refreshes_on_invalid_token():
             return await client.athlete.get()
 
     assert asyncio.run(run()).id == 7 and len(saved) == 1
+
+
+def test_token_requests_retry_only_where_nothing_happened():
+    answers: list[httpx.Response | Exception] = [
+        httpx.ConnectError("refused"),
+        problem(503, headers={"Retry-After": "2"}),
+        ok({"access_token": "tdo_9", "refresh_token": "tdr_9", "expires_in": 60}),
+    ]
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        next_answer = answers.pop(0)
+        if isinstance(next_answer, Exception):
+            raise next_answer
+        return next_answer
+
+    app = td.OAuthApp(
+        "app", "secret", redirect_uri="x:/cb", base_url="http://t", transport=httpx.MockTransport(answer)
+    )
+    slept: list[float] = []
+    app._sleep = slept.append
+    assert app.refresh(tokens()).access_token == "tdo_9"
+    assert len(sent) == 3 and slept[1] == 2.0
+    # a refresh whose answer was lost is not sent again: the server may already have spent the token
+    answers[:] = [httpx.ReadTimeout("lost")]
+    with pytest.raises(td.APIConnectionError):
+        app.refresh(tokens())
+    assert len(sent) == 4

@@ -10,12 +10,14 @@ are replaced on each refresh, so the new one must be stored).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from trainerday._exceptions import APIConnectionError, TrainerDayError, error_from_response
+from trainerday._retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.trainerday.com"
 # Refresh this long before the access token's expiry, so a request never leaves with a token about to lapse.
@@ -109,6 +112,7 @@ class OAuthApp:
         redirect_uri: str,
         base_url: str | None = None,
         timeout: float = 30.0,
+        max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -119,6 +123,11 @@ class OAuthApp:
         self._timeout = timeout
         self._transport = transport
         self._async_transport = async_transport
+        # Token requests are retried only where nothing can have happened: no connection made, or a 429/503
+        # (a refresh token is spent the moment the server takes it, so a lost answer is not retried).
+        self._retry = RetryPolicy(max_retries=max_retries)
+        self._sleep: Callable[[float], object] = time.sleep
+        self._asleep: Callable[[float], Any] = asyncio.sleep
 
     # --- the athlete's round trip ------------------------------------------------------------------------
 
@@ -172,23 +181,43 @@ class OAuthApp:
 
     def _post(self, path: str, form: dict[str, str]) -> httpx.Response:
         data, auth = self._form(form)
-        try:
-            with httpx.Client(
-                base_url=self.base_url, timeout=self._timeout, transport=self._transport, auth=auth
-            ) as http:
-                return http.post(path, data=data)
-        except httpx.TransportError as exc:
-            raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
+        with httpx.Client(
+            base_url=self.base_url, timeout=self._timeout, transport=self._transport, auth=auth
+        ) as http:
+            attempt = 0
+            while True:
+                request = http.build_request("POST", path, data=data)
+                try:
+                    response = http.send(request)
+                except httpx.TransportError as exc:
+                    if not self._retry.retry_on_error(request, exc, attempt):
+                        raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
+                    self._sleep(self._retry.delay(attempt))
+                else:
+                    if not self._retry.retry_on_status(response, attempt):
+                        return response
+                    self._sleep(self._retry.delay(attempt, response))
+                attempt += 1
 
     async def _apost(self, path: str, form: dict[str, str]) -> httpx.Response:
         data, auth = self._form(form)
-        try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=self._timeout, transport=self._async_transport, auth=auth
-            ) as http:
-                return await http.post(path, data=data)
-        except httpx.TransportError as exc:
-            raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=self._timeout, transport=self._async_transport, auth=auth
+        ) as http:
+            attempt = 0
+            while True:
+                request = http.build_request("POST", path, data=data)
+                try:
+                    response = await http.send(request)
+                except httpx.TransportError as exc:
+                    if not self._retry.retry_on_error(request, exc, attempt):
+                        raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
+                    await self._asleep(self._retry.delay(attempt))
+                else:
+                    if not self._retry.retry_on_status(response, attempt):
+                        return response
+                    await self._asleep(self._retry.delay(attempt, response))
+                attempt += 1
 
     def _code_form(self, code: str, code_verifier: str) -> dict[str, str]:
         return {
