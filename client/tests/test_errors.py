@@ -115,3 +115,18 @@ def test_bad_arguments_fail_before_anything_is_sent():
         client.athlete.summary("2026-01-01", "2026-02-01", period="year")  # type: ignore[arg-type]
     with pytest.raises(td.TrainerDayError, match="empty"):
         client.activities.upload(b"", file_name="empty.fit")
+
+
+def test_an_answer_that_is_not_the_apis_is_a_trainerday_error():
+    page = httpx.Response(200, text="<html>Welcome to nginx</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(td.TrainerDayError, match="not what the TrainerDay API sends"):
+        client_for(page).athlete.get()
+    wrong_shape = httpx.Response(200, json={"data": "nope"})
+    with pytest.raises(td.TrainerDayError, match=r"is http://api\.test a TrainerDay server"):
+        client_for(wrong_shape).calendar.list("2026-01-01", "2026-01-02")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://x", "   "])
+def test_a_base_url_without_http_is_refused(url):
+    with pytest.raises(td.TrainerDayError, match="base URL"):
+        td.Client(api_key="td_x", base_url=url)

@@ -119,7 +119,15 @@ class _BaseClient:
     def _finish(self, call: Call[T], response: httpx.Response) -> T:
         if response.is_error:
             raise error_from_response(response)
-        return call.parse(response)
+        try:
+            return call.parse(response)
+        except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            # Not the TrainerDay API's answer (a wrong base URL, a proxy's page) or not one this SDK knows.
+            kind = response.headers.get("content-type", "no content type")
+            raise TrainerDayError(
+                f"{call.method} {call.path}: the answer ({response.status_code}, {kind}) is not what the "
+                f"TrainerDay API sends; is {self.base_url} a TrainerDay server? ({type(exc).__name__})"
+            ) from exc
 
 
 class Client(_BaseClient):

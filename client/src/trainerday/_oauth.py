@@ -33,7 +33,10 @@ REFRESH_MARGIN = dt.timedelta(seconds=60)
 
 
 def base_url_from(base_url: str | None) -> str:
-    return (base_url or os.environ.get("TRAINERDAY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    url = (base_url or os.environ.get("TRAINERDAY_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise TrainerDayError(f"the base URL must start with https:// or http://, not {url!r}")
+    return url
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -33,7 +33,7 @@ def fitness_chart(days: Sequence[FitnessDay], *, width: int = 60, height: int = 
         chart.append("no days in this range\n")
         return chart
     shown = columns_of(days, max(1, width))
-    values = [getattr(day, key) for day in shown for key, *_ in SERIES]
+    values: list[float] = [getattr(day, key) for day in shown for key, *_ in SERIES]
     low, high = min(min(values), 0.0), max(max(values), 1.0)
     span = high - low
 
