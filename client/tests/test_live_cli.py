@@ -239,3 +239,44 @@ def test_fitness_chart_or_clear_error(cli, live_server):
     assert "fitness (CTL)" in chart and "2026-01-01" in chart
     days = json.loads(cli("fitness", "--from", "2026-01-01", "--to", "2026-01-31", "--json").stdout)["days"]
     assert len(days) == 31
+
+
+def test_an_upload_cut_off_midway_says_so_and_resumes(
+    cli, api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import httpx
+
+    from trainerday._cli import _app
+
+    folder = tmp_path / "rides"
+    folder.mkdir()
+    base = dt.datetime(2026, 4, 1, 6, 0, tzinfo=dt.UTC)
+    for day in range(4):
+        (folder / f"{day}.tcx").write_bytes(tcx_ride(base + dt.timedelta(days=day), 4))
+
+    class NetworkDiesAfter(httpx.HTTPTransport):
+        """The real server for the first requests, then a connection that cannot be made."""
+
+        def __init__(self, requests: int) -> None:
+            super().__init__()
+            self.left = requests
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            self.left -= 1
+            if self.left < 0:
+                raise httpx.ConnectError("network unreachable", request=request)
+            return super().handle_request(request)
+
+    class FlakyClient(td.Client):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, transport=NetworkDiesAfter(3), max_retries=1, **kwargs)
+            self._sleep = lambda seconds: None
+
+    monkeypatch.setattr(_app, "Client", FlakyClient)
+    cut = cli("activities", "upload", str(folder), code=1)  # 1 request for the athlete, then 2 uploads
+    assert "stopped with 2 file(s) to go" in cut.stderr and "run the same command again" in cut.stderr
+    assert "2 uploaded" in cut.stdout
+    monkeypatch.setattr(_app, "Client", td.Client)
+    resumed = json.loads(cli("activities", "upload", str(folder), "--json").stdout)
+    assert resumed["counts"] == {"uploaded": 2, "duplicate": 0, "skipped": 2, "failed": 0}
+    assert api.activities.list().total == 4

@@ -506,17 +506,27 @@ def activities_upload(
             console=err,
             transient=False,
         )
+        stopped: TrainerDayError | None = None
+        processed = 0
         with progress:
             task = progress.add_task("uploading", total=len(found.rides))
             for ride in found.rides:
                 progress.update(task, description=Path(ride.file_name).name[:40])
-                results.append(_upload_one(client, ride, ledger, again))
+                try:
+                    results.append(_upload_one(client, ride, ledger, again))
+                except TrainerDayError as error:  # not this file's fault: the server or the key
+                    stopped = error
+                    break
+                processed += 1
                 progress.advance(task)
     counts = {status: sum(1 for r in results if r["status"] == status) for status in _STATUSES}
     if as_json:
         print_json({"counts": counts, "files": results})
     else:
         _upload_summary(results, counts)
+    if stopped is not None:
+        left = len(found.rides) - processed
+        fail(f"stopped with {left} file(s) to go: {_describe(stopped)}; run the same command again to resume")
     if counts["failed"]:
         raise typer.Exit(1)
 
