@@ -227,7 +227,7 @@ def test_activities_list_and_download(cli, api, tmp_path: Path):
     assert "error:" in cli("activities", "download", "987654321", code=1).stderr
 
 
-def test_fitness_chart_or_clear_error(cli, live_server):
+def test_fitness_chart_or_clear_error(cli, live_server, api):
     import httpx
 
     paths = httpx.get(f"{live_server.base_url}/openapi.json", timeout=30).json()["paths"]
@@ -237,8 +237,13 @@ def test_fitness_chart_or_clear_error(cli, live_server):
         pytest.skip("the server has no /api/v1/athlete/fitness yet (issue 12 not merged): chart not drawn")
     chart = cli("fitness", "--from", "2026-01-01", "--to", "2026-01-31").stdout
     assert "fitness (CTL)" in chart and "2026-01-01" in chart
-    days = json.loads(cli("fitness", "--from", "2026-01-01", "--to", "2026-01-31", "--json").stdout)["days"]
-    assert len(days) == 31
+    api.activities.upload(
+        tcx_ride(dt.datetime(2026, 1, 10, 8, tzinfo=dt.UTC), 30, watts=240), file_name="r.tcx"
+    )
+    printed = json.loads(cli("fitness", "--from", "2026-01-01", "--to", "2026-01-31", "--json").stdout)
+    assert printed == api.athlete.fitness("2026-01-01", "2026-01-31").to_json() and len(printed["days"]) == 31
+    chart = cli("fitness", "--from", "2026-01-01", "--to", "2026-01-31").stdout
+    assert "●" in chart and f"fitness (CTL) {printed['days'][-1]['ctl']:.1f}" in chart
 
 
 def test_an_upload_cut_off_midway_says_so_and_resumes(

@@ -279,18 +279,35 @@ def test_analytics(live_server, client):
     rides = {a.start_time.date(): a for a in client.activities.iter_all()}
     load = client.athlete.fitness(today - dt.timedelta(days=6), today)
     assert [d.date for d in load.days] == [today - dt.timedelta(days=6 - i) for i in range(7)]
+    ctl = atl = 0.0  # no ride before these: the load starts from nothing
     for day in load.days:
-        expected = rides[day.date].tss if day.date in rides else 0
-        assert day.tss == pytest.approx(expected or 0, abs=0.1)
-        assert day.tsb == pytest.approx(day.ctl - day.atl, abs=0.11) or day.tsb is not None
+        tss = (rides[day.date].tss or 0.0) if day.date in rides else 0.0
+        assert day.tss == pytest.approx(tss, abs=0.1)
+        form = ctl - atl  # how the day starts: yesterday's fitness less yesterday's fatigue
+        ctl += (tss - ctl) / 42
+        atl += (tss - atl) / 7
+        assert (day.ctl, day.atl, day.tsb) == pytest.approx((ctl, atl, form), abs=0.011)
+    assert load.days[-1].ctl > 0 and load.days[-1].atl > load.days[-1].ctl  # three hard days: fatigue leads
     curve = client.athlete.power_curve(today - dt.timedelta(days=6), today)
     best_second = max(max(a.max_power or 0 for a in rides.values()), 0)
     assert curve.points and curve.points[0].seconds == 1 and curve.points[0].watts == best_second
     estimate = client.athlete.ftp_estimate()
+    best_20_minutes = 0.0
+    for ride in rides.values():
+        power = [float(p or 0) for p in client.activities.streams(ride.id, ["power"])["power"] or []]
+        window = sum(power[:1200])
+        best_20_minutes = max(best_20_minutes, window / 1200)
+        for i in range(1200, len(power)):
+            window += power[i] - power[i - 1200]
+            best_20_minutes = max(best_20_minutes, window / 1200)
     assert estimate.current_ftp == 250 and estimate.method
+    assert estimate.ftp is not None and abs(estimate.ftp - 0.95 * best_20_minutes) <= 1
     summary = client.athlete.summary(today - dt.timedelta(days=6), today, period="week")
     assert summary.period == "week"
     assert sum(p.done.rides for p in summary.periods) == 3
+    assert sum(p.done.seconds for p in summary.periods) == sum(r.timer_seconds for r in rides.values())
+    done_tss = sum(p.done.tss for p in summary.periods)
+    assert done_tss == pytest.approx(sum(r.tss or 0 for r in rides.values()), abs=0.2)
     assert client.activities.recompute(today - dt.timedelta(days=30)) == 3
 
 

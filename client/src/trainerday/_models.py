@@ -226,6 +226,8 @@ class DownloadedFile(Model):
 
 
 class FitnessDay(Model):
+    """One day's load: ``tsb`` is how the day starts (yesterday's CTL less yesterday's ATL)."""
+
     date: dt.date
     tss: float
     planned_tss: float | None = None
@@ -268,27 +270,27 @@ class FtpEvidence(Model):
 
 class FtpEstimate(Model):
     method: str
-    ftp: float | None = None
-    current_ftp: int | None = None
+    ftp: int | None = None
+    current_ftp: int
     based_on: list[FtpEvidence] = []
 
 
 class DoneTotals(Model):
     rides: int
-    seconds: float
+    seconds: int
     distance_meters: float
     elevation_gain_meters: float
     work_kj: float
     tss: float
-    power_zone_seconds: list[float] = []
-    heart_rate_zone_seconds: list[float] = []
+    power_zone_seconds: list[int] = []
+    heart_rate_zone_seconds: list[int] = []
 
 
 class PlannedTotals(Model):
     workouts: int
-    seconds: float
+    seconds: int
     tss: float
-    power_zone_seconds: list[float] = []
+    power_zone_seconds: list[int] = []
 
 
 class SummaryPeriod(Model):
@@ -296,7 +298,7 @@ class SummaryPeriod(Model):
     end_date: dt.date
     done: DoneTotals
     planned: PlannedTotals
-    compliance_percent: float | None = None
+    compliance_percent: int | None = None
 
 
 class TrainingSummary(Model):
