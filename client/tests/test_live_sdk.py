@@ -217,6 +217,35 @@ def test_a_retried_create_whose_first_answer_was_lost_creates_once(live_server, 
     assert [e.id for e in events] == [event.id]
 
 
+def _takes_idempotency_key(base_url: str, path: str) -> bool:
+    operation = httpx.get(f"{base_url}/openapi.json", timeout=30).json()["paths"][path]["post"]
+    return any(p.get("name", "").lower() == "idempotency-key" for p in operation.get("parameters", []))
+
+
+@pytest.mark.parametrize("what", ["workout", "upload", "import"])
+def test_other_creates_whose_first_answer_was_lost_create_once(live_server, account, what):
+    path = {"workout": "/api/v1/workouts", "upload": "/api/v1/activities/upload",
+            "import": "/api/v1/workouts/import"}[what]  # fmt: skip
+    if not _takes_idempotency_key(live_server.base_url, path):
+        pytest.skip(f"POST {path} does not take an Idempotency-Key on this server yet (issue 14 not merged)")
+    transport = LoseFirstAnswer()
+    client = td.Client(api_key=account.api_key, base_url=live_server.base_url, transport=transport)
+    client._sleep = lambda seconds: None
+    if what == "upload":
+        created = client.activities.upload(
+            tcx_ride(dt.datetime(2026, 7, 1, 6, tzinfo=dt.UTC), 5), file_name="a.tcx"
+        )
+        assert [a.id for a in client.activities.iter_all()] == [created.id]
+    else:
+        made = (
+            client.workouts.create("Once", SEGMENTS)
+            if what == "workout"
+            else client.workouts.import_file(ZWO, file_name="once.zwo")
+        )
+        assert [w.id for w in client.workouts.iter_all()] == [made.id]
+    assert transport.lost == 1 and transport.keys[0] == transport.keys[1]
+
+
 def test_async_client_drives_the_same_api(live_server, account, tmp_path: Path):
     async def scenario() -> None:
         async with td.AsyncClient(api_key=account.api_key, base_url=live_server.base_url) as client:
