@@ -339,6 +339,22 @@ def test_analytics(live_server, client):
     assert done_tss == pytest.approx(sum(r.tss or 0 for r in rides.values()), abs=0.2)
     assert client.activities.recompute(today - dt.timedelta(days=30)) == 3
 
+    async def the_same_awaited() -> tuple[
+        td.Fitness, td.SeasonPowerCurve, td.FtpEstimate, td.TrainingSummary
+    ]:
+        async with td.AsyncClient(
+            api_key=client._credentials.bearer, base_url=live_server.base_url
+        ) as aclient:
+            assert await aclient.activities.recompute(today - dt.timedelta(days=30)) == 3
+            return await asyncio.gather(
+                aclient.athlete.fitness(today - dt.timedelta(days=6), today),
+                aclient.athlete.power_curve(today - dt.timedelta(days=6), today),
+                aclient.athlete.ftp_estimate(),
+                aclient.athlete.summary(today - dt.timedelta(days=6), today, period="week"),
+            )
+
+    assert list(asyncio.run(the_same_awaited())) == [load, curve, estimate, summary]
+
 
 # --- OAuth, against the real authorization server -------------------------------------------------------
 
