@@ -45,8 +45,13 @@ def test_retry_after_as_an_http_date_is_honoured():
     assert 17 <= slept[0] <= 20
 
 
-def test_an_absurd_retry_after_is_capped():
-    script = Script([problem(429, headers={"Retry-After": "86400"}), ok(ATHLETE)])
+def test_a_retry_after_longer_than_we_would_wait_is_raised_at_once():
+    script = Script([problem(429, headers={"Retry-After": "86400"})])
+    client, slept = client_for(script)
+    with pytest.raises(RateLimitError) as caught:
+        client.athlete.get()
+    assert slept == [] and caught.value.retry_after == 86400.0
+    script = Script([problem(429, headers={"Retry-After": str(int(RetryPolicy().max_delay))}), ok(ATHLETE)])
     client, slept = client_for(script)
     client.athlete.get()
     assert slept == [RetryPolicy().max_delay]
@@ -153,3 +158,11 @@ def _activity() -> dict:
         "createdAt": "2026-12-01T07:00:00.000Z",
         "updatedAt": "2026-12-01T07:00:00.000Z",
     }
+
+
+def test_a_long_maintenance_503_carries_its_retry_after():
+    script = Script([problem(503, headers={"Retry-After": "600"})])
+    client, slept = client_for(script)
+    with pytest.raises(ServerError) as caught:
+        client.athlete.get()
+    assert slept == [] and caught.value.retry_after == 600.0

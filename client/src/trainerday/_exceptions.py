@@ -10,7 +10,7 @@
         ├── ConflictError           409: a duplicate (``existing_id``) or an Idempotency-Key reused
         ├── RateLimitError          429: too many requests (``retry_after`` seconds, when the server said)
         ├── ValidationError         400/413/415/422: refused as sent (``errors``: each field's problem)
-        └── ServerError             5xx: the server failed (after the retries, for 503)
+        └── ServerError             5xx: the server failed (a 503 after the retries; ``retry_after``)
 
 Catch ``TrainerDayError`` to handle everything; the subclasses let you handle one situation.
 """
@@ -60,6 +60,13 @@ class APIStatusError(TrainerDayError):
         self.status_code = response.status_code
         self.problem = problem
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait before trying again (``Retry-After``, on a 429 or 503)."""
+        from trainerday._retry import parse_retry_after
+
+        return parse_retry_after(self.response.headers.get("retry-after"))
+
 
 class AuthenticationError(APIStatusError):
     """401: the token is missing, unknown, expired or revoked."""
@@ -104,12 +111,6 @@ class ConflictError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is how many seconds the server asked to wait, if it said."""
-
-    @property
-    def retry_after(self) -> float | None:
-        from trainerday._retry import parse_retry_after
-
-        return parse_retry_after(self.response.headers.get("retry-after"))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Retried: a connection that could not be made (nothing reached the server), a 429
 may have reached the server (a read timeout, a dropped connection) is retried only when repeating it cannot
 do anything twice: GET, HEAD, PUT, DELETE, PATCH, or a POST carrying an ``Idempotency-Key`` (every create the
 SDK sends carries one). Waits grow exponentially with full jitter, so many clients do not retry in step, and
-a ``Retry-After`` from the server is honoured (capped by ``max_delay``).
+a ``Retry-After`` from the server is honoured; one longer than ``max_delay`` is not waited for: the
+``RateLimitError`` or ``ServerError`` is raised at once, carrying it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ class RetryPolicy:
         return self.repeatable(request)
 
     def retry_on_status(self, response: httpx.Response, attempt: int) -> bool:
-        return attempt < self.max_retries and response.status_code in RETRY_STATUSES
+        if attempt >= self.max_retries or response.status_code not in RETRY_STATUSES:
+            return False
+        asked = parse_retry_after(response.headers.get("retry-after"))
+        # Asked to wait longer than we ever would: retrying sooner would only be refused again, so the
+        # error (with its retry_after) goes to the caller at once.
+        return asked is None or asked <= self.max_delay
 
     def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
         """How long to wait before retry number ``attempt + 1`` (attempt counts from 0)."""
