@@ -221,6 +221,12 @@ def test_activities_list_and_download(cli, api, tmp_path: Path):
     assert json.loads(cli("activities", "list", "--from", "2026-02-11", "--json").stdout) == []
     cli("activities", "download", str(ride.id), "-o", str(tmp_path / "orig.tcx.gz"))
     assert (tmp_path / "orig.tcx.gz").read_bytes() == original
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    cli("activities", "download", str(ride.id), "-o", str(downloads))
+    assert (downloads / "ride.tcx.gz").read_bytes() == original  # the name the server suggests
+    refused = cli("activities", "download", str(ride.id), "-o", str(downloads), code=1)
+    assert "exists" in refused.stderr and (downloads / "ride.tcx.gz").read_bytes() == original
     cli("activities", "download", str(ride.id), "--fit", "-o", str(tmp_path / "ride.fit"))
     assert (tmp_path / "ride.fit").read_bytes()[8:12] == b".FIT"
     assert "exclude" in cli("activities", "download", str(ride.id), "--fit", "--original", code=2).stderr

@@ -90,3 +90,16 @@ def test_download_reads_the_utf8_file_name_and_never_a_path():
     exported = client.workouts.export(3, "zwo")
     assert exported.file_name == "Über.zwo"
     assert exported.media_type == "application/xml" and exported.content == b"<workout_file/>"
+
+
+def test_a_hidden_or_dotted_file_name_is_made_visible():
+    for sent, kept in [
+        (".bashrc", "bashrc"),
+        ("..", None),
+        ("../../.ssh/authorized_keys", "authorized_keys"),
+    ]:
+        answer = httpx.Response(
+            200, content=b"x", headers={"Content-Disposition": f'attachment; filename="{sent}"'}
+        )
+        client = td.Client(api_key="td_x", base_url="http://t", transport=Script([answer]).transport())
+        assert client.activities.download(1).file_name == kept

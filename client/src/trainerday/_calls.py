@@ -114,8 +114,9 @@ def _file(response: httpx.Response) -> DownloadedFile:
     if name is None and (plain := _FILENAME.search(disposition)):
         name = plain.group(1)
     media_type = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-    # Never a path: the name only ever lands inside the folder the caller chose.
-    safe_name = Path(name.replace("\\", "/")).name if name else None
+    # Never a path, nor a hidden file such as .bashrc: the name only ever lands inside the folder the caller
+    # chose, as a visible file.
+    safe_name = Path(name.replace("\\", "/")).name.lstrip(". ") if name else None
     return DownloadedFile(content=response.content, media_type=media_type, file_name=safe_name or None)
 
 

@@ -386,6 +386,9 @@ def _write(content: bytes, output: Path | None, suggested: str | None, fallback:
     target = output or Path(suggested or fallback)
     if target.is_dir():
         target = target / (suggested or fallback)
+    if target.exists() and (output is None or output.is_dir()):
+        # The name came from the server: never let it replace a file the user did not name.
+        fail(f"{target} exists: name the file to write with --output")
     try:
         target.write_bytes(content)
     except OSError as exc:
