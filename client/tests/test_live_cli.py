@@ -291,3 +291,19 @@ def test_an_upload_cut_off_midway_says_so_and_resumes(
     resumed = json.loads(cli("activities", "upload", str(folder), "--json").stdout)
     assert resumed["counts"] == {"uploaded": 2, "duplicate": 0, "skipped": 2, "failed": 0}
     assert api.activities.list().total == 4
+
+
+def test_names_that_look_like_markup_print_as_themselves(cli, api, monkeypatch: pytest.MonkeyPatch):
+    from trainerday._cli import _app
+
+    monkeypatch.setattr(_app.out, "width", 250)  # one line per row
+    hostile = "Commute [/] [bold]loud[/bold] [link=http://x]y"
+    api.workouts.create(hostile, [[5, 50, 50, None, None, None, "[/]"]], tags=["[red]"])
+    api.calendar.add_note("2026-08-01", "[/]", title=hostile)
+    assert hostile in cli("workouts", "list").stdout
+    assert "[red]" in cli("workouts", "list").stdout
+    assert hostile in cli("calendar", "list", "--from", "2026-08-01", "--to", "2026-08-01").stdout.replace(
+        "\n", ""
+    )
+    missing = cli("workouts", "show", "987654321", code=1)
+    assert missing.stderr.startswith("error: ")

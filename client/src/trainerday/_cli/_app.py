@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from trainerday._cli import _upload
 from trainerday._cli._chart import fitness_chart
@@ -50,14 +51,16 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(workouts_app, name="workouts")
 app.add_typer(activities_app, name="activities")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# No markup: names, titles and the server's messages are the user's text, and "[/]" in a ride's name must
+# print as itself, not end a style (or raise). Styles are given as Text.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's fields) instead of a table.")]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
@@ -189,7 +192,7 @@ def athlete(as_json: JsonOption = False) -> None:
         ("units", me.units),
     ]
     for name, value in rows:
-        table.add_row(f"[bold]{name}[/]", str(value))
+        table.add_row(Text(name, style="bold"), str(value))
     out.print(table)
 
 
@@ -572,7 +575,7 @@ def _upload_summary(results: list[dict[str, Any]], counts: dict[str, int]) -> No
         status = result["status"]
         table.add_row(
             result["file"],
-            f"[{styles[status]}]{status}[/]",
+            Text(status, style=styles[status]),
             "" if result["activityId"] is None else str(result["activityId"]),
             result["message"],
         )
