@@ -88,6 +88,8 @@ def test_collect_files_folders_and_nested_zips(tmp_path: Path):
 
 def test_zip_bombs_and_lies_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(_upload, "MAX_RIDE_BYTES", 1000)
+    (tmp_path / "video.fit").write_bytes(b"\0" * 1001)  # named on the command line, but far too big
+    assert _upload.collect([tmp_path / "video.fit"]).problems[0][1] == "1,001 bytes: too large for a ride"
     (tmp_path / "bomb.zip").write_bytes(_zip({"huge.fit": b"\0" * 100_000, "ok.fit": b"x"}))
     found = _upload.collect([tmp_path / "bomb.zip"])
     assert [r.file_name for r in found.rides] == ["ok.fit"]

@@ -121,6 +121,9 @@ def _from_path(path: Path, found: Collected) -> None:
             found.problems.append((str(path), f"not a readable zip archive ({exc})"))
         return
     size = path.stat().st_size
+    if size > MAX_RIDE_BYTES:
+        found.problems.append((str(path), f"{size:,} bytes: too large for a ride"))
+        return
     found.rides.append(Ride(str(path), path.name, path.read_bytes, size))
 
 
