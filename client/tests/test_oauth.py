@@ -225,6 +225,14 @@ def test_tokens_round_trip_through_a_dict():
     assert td.Tokens.from_dict(original.to_dict()) == original
 
 
+def test_a_naive_expiry_is_taken_as_utc():
+    soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=30)
+    later = soon + dt.timedelta(hours=1)
+    assert td.Tokens("tdo_x", "tdr_x", soon).expires_soon()
+    assert not td.Tokens("tdo_x", "tdr_x", later).expires_soon()
+    assert not td.Tokens("tdo_x").expires_soon()  # no expiry known: refreshed only on a 401
+
+
 def test_async_client_refreshes_on_invalid_token():
     server = FakeServer()
     server.valid.clear()

@@ -71,7 +71,10 @@ class Tokens:
     def expires_soon(self, now: dt.datetime | None = None) -> bool:
         if self.expires_at is None:
             return False
-        return (now or dt.datetime.now(dt.UTC)) >= self.expires_at - REFRESH_MARGIN
+        expires_at = self.expires_at
+        if expires_at.tzinfo is None:  # stored without a zone by the app: taken as UTC, as we write it
+            expires_at = expires_at.replace(tzinfo=dt.UTC)
+        return (now or dt.datetime.now(dt.UTC)) >= expires_at - REFRESH_MARGIN
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for storing; ``Tokens.from_dict`` reads it back."""
