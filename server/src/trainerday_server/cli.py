@@ -120,6 +120,34 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Deliver webhooks, apart from `serve` (then set TRAINERDAY_WEBHOOKS_WORKER=false for `serve`).
+
+    Any number may run at once, on one machine or many: each delivery is claimed by one of them. Stops
+    cleanly on SIGINT or SIGTERM (a delivery in flight is finished or, if cut off, sent again later)."""
+    import signal
+
+    from trainerday_server.webhooks.worker import worker_from_settings
+
+    settings = get_settings()
+    try:
+        settings.webhook_retry_delays  # noqa: B018 - refuse a bad schedule before starting
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    engine = open_database()
+    delivery = worker_from_settings(engine, settings)
+    signal.signal(signal.SIGTERM, lambda *_: delivery.request_stop())
+    err.print("delivering webhooks (Ctrl+C to stop)")
+    try:
+        delivery.start(background=False)  # returns once stopped
+    except KeyboardInterrupt:
+        pass
+    finally:
+        delivery.stop()
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
