@@ -20,7 +20,9 @@ def test_an_app_subscribes_after_its_callback_echoes_the_challenge(
     client: TestClient, confidential: RegisteredApp, receiver: Receiver
 ):
     response = client.post(
-        SUBSCRIPTIONS, json={"callbackUrl": receiver.url, "events": ["activity.created"]}, auth=confidential.basic
+        SUBSCRIPTIONS,
+        json={"callbackUrl": receiver.url, "events": ["activity.created"]},
+        auth=confidential.basic,
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -28,7 +30,9 @@ def test_an_app_subscribes_after_its_callback_echoes_the_challenge(
     assert body["callbackUrl"] == receiver.url
     assert body["events"] == ["activity.created"]
     assert body["secret"].startswith("whsec_") and len(base64.b64decode(body["secret"][6:])) == 24
-    assert abs(dt.datetime.fromisoformat(body["createdAt"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert abs(dt.datetime.fromisoformat(body["createdAt"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(
+        minutes=1
+    )
     assert len(receiver.challenges) == 1 and len(receiver.challenges[0]) >= 20
 
     listed = client.get(SUBSCRIPTIONS, auth=confidential.basic).json()["data"]
@@ -39,7 +43,9 @@ def test_an_app_subscribes_after_its_callback_echoes_the_challenge(
     ]
 
 
-def test_omitting_events_subscribes_to_all(client: TestClient, confidential: RegisteredApp, receiver: Receiver):
+def test_omitting_events_subscribes_to_all(
+    client: TestClient, confidential: RegisteredApp, receiver: Receiver
+):
     assert subscribe_app(client, confidential, receiver.url)["events"] == list(EVENT_TYPES)
 
 
@@ -56,7 +62,9 @@ def test_a_callback_that_does_not_echo_is_refused_saying_what_came_back(
     assert client.get(SUBSCRIPTIONS, auth=confidential.basic).json() == {"data": []}
 
 
-def test_a_callback_nobody_answers_is_refused(client: TestClient, confidential: RegisteredApp, receiver: Receiver):
+def test_a_callback_nobody_answers_is_refused(
+    client: TestClient, confidential: RegisteredApp, receiver: Receiver
+):
     receiver.down()
     response = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, auth=confidential.basic)
     assert response.status_code == 400
@@ -118,7 +126,9 @@ def test_wrong_or_missing_credentials_answer_401_offering_both_schemes(client: T
     response = client.get(SUBSCRIPTIONS, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
-    assert "Basic" in response.headers["www-authenticate"] and "Bearer" in response.headers["www-authenticate"]
+    assert (
+        "Basic" in response.headers["www-authenticate"] and "Bearer" in response.headers["www-authenticate"]
+    )
 
 
 def test_a_wrong_client_secret_is_refused(client: TestClient, confidential: RegisteredApp):
