@@ -71,7 +71,10 @@ class Deployment:
     def _start(self, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - kept open for the process's life
         process = subprocess.Popen(
-            [sys.executable, "-m", "trainerday_server.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "trainerday_server.cli", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
         return process
@@ -126,7 +129,9 @@ def upload(base: str, key: str, samples: Path) -> dict:
     return dict(response.json())
 
 
-def test_a_ride_reaches_the_receiver_within_two_seconds(deployment: Deployment, receiver: Receiver, samples: Path):
+def test_a_ride_reaches_the_receiver_within_two_seconds(
+    deployment: Deployment, receiver: Receiver, samples: Path
+):
     _, base = deployment.serve()
     secret = subscribe(base, deployment.key, receiver)
     ride = upload(base, deployment.key, samples)

@@ -77,19 +77,17 @@ def emit(
         "athleteId": athlete_id,
         "data": data() if callable(data) else data,
     }
-    event_pk = session.execute(
-        sa.insert(WebhookEvent)
-        .values(
-            public_id=public_id,
-            athlete_id=athlete_id,
-            type=event_type,
-            occurred_at=now,
-            body=orjson.dumps(body).decode(),
-        )
-        .returning(WebhookEvent.id)
-    ).scalar_one()
-    session.execute(
-        sa.insert(WebhookDelivery),
+    connection = session.connection()
+    event = {
+        "public_id": public_id,
+        "athlete_id": athlete_id,
+        "type": event_type,
+        "occurred_at": now,
+        "body": orjson.dumps(body).decode(),
+    }
+    event_pk = connection.execute(_INSERT_EVENT, event).scalar_one()
+    connection.execute(
+        _INSERT_DELIVERY,
         [
             {
                 "event_id": event_pk,
@@ -116,33 +114,18 @@ def _entitled(
     now: dt.datetime,
 ) -> set[int]:
     """The ids of the enabled subscriptions that asked for this event type and may see it."""
-    apps = (
-        sa.select(WebhookSubscription.id, WebhookSubscription.events, OAuthAuthorizationCode.scope)
-        .join(
-            OAuthToken,
-            sa.and_(
-                OAuthToken.client_pk == WebhookSubscription.client_pk, OAuthToken.athlete_id == athlete_id
-            ),
-        )
-        .join(OAuthAuthorizationCode, OAuthAuthorizationCode.id == OAuthToken.authorization_code_id)
-        .where(WebhookSubscription.disabled_at.is_(None), live_tokens(now))
-    )
     if client_pk is not None:
-        apps = apps.where(WebhookSubscription.client_pk == client_pk)
-    statement: Any = apps
-    if event_type not in APP_ONLY_EVENTS and client_pk is None:
-        own = (
-            sa.select(WebhookSubscription.id, WebhookSubscription.events, ApiKey.scopes)
-            .join(ApiKey, ApiKey.id == WebhookSubscription.api_key_id)
-            .where(
-                WebhookSubscription.athlete_id == athlete_id,
-                WebhookSubscription.disabled_at.is_(None),
-                ApiKey.revoked_at.is_(None),
-            )
+        statement, params = (
+            _ONE_APP,
+            {"athlete_id": athlete_id, "now": int(now.timestamp()), "client_pk": client_pk},
         )
-        statement = sa.union_all(apps, own)
+    elif event_type in APP_ONLY_EVENTS:
+        statement, params = _APPS, {"athlete_id": athlete_id, "now": int(now.timestamp())}
+    else:
+        statement, params = _ANYONE, {"athlete_id": athlete_id, "now": int(now.timestamp())}
     found: set[int] = set()
-    for subscription_id, events, scopes in session.execute(statement):
+    # Core on the session's connection, statements built once: this runs in every write.
+    for subscription_id, events, scopes in session.connection().execute(statement, params):
         if events is not None and event_type not in events:
             continue
         if scope is None or scope in scopes.split():
@@ -150,10 +133,7 @@ def _entitled(
     return found
 
 
-def live_tokens(now: dt.datetime) -> sa.ColumnElement[bool]:
-    """Tokens that still grant something (as ``oauth2.service`` judges a connection, which imports this
-    module): not revoked, and an unexpired access token or an unused, unexpired refresh token."""
-    seconds = int(now.timestamp())
+def _live_at(seconds: sa.BindParameter[int]) -> sa.ColumnElement[bool]:
     return sa.and_(
         OAuthToken.revoked_at.is_(None),
         sa.or_(
@@ -161,6 +141,39 @@ def live_tokens(now: dt.datetime) -> sa.ColumnElement[bool]:
             sa.and_(OAuthToken.refresh_used_at.is_(None), OAuthToken.refresh_expires_at > seconds),
         ),
     )
+
+
+def _statements() -> tuple[Any, Any, Any]:
+    athlete = sa.bindparam("athlete_id", type_=sa.Integer)
+    now = sa.bindparam("now", type_=sa.BigInteger)
+    apps = (
+        sa.select(WebhookSubscription.id, WebhookSubscription.events, OAuthAuthorizationCode.scope)
+        .join(
+            OAuthToken,
+            sa.and_(OAuthToken.client_pk == WebhookSubscription.client_pk, OAuthToken.athlete_id == athlete),
+        )
+        .join(OAuthAuthorizationCode, OAuthAuthorizationCode.id == OAuthToken.authorization_code_id)
+        .where(WebhookSubscription.disabled_at.is_(None), _live_at(now))
+    )
+    one_app = apps.where(WebhookSubscription.client_pk == sa.bindparam("client_pk", type_=sa.Integer))
+    own = (
+        sa.select(WebhookSubscription.id, WebhookSubscription.events, ApiKey.scopes)
+        .join(ApiKey, ApiKey.id == WebhookSubscription.api_key_id)
+        .where(
+            WebhookSubscription.athlete_id == athlete,
+            WebhookSubscription.disabled_at.is_(None),
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+    return one_app, apps, sa.union_all(apps, own)
+
+
+_ONE_APP, _APPS, _ANYONE = _statements()
+_EVENTS: sa.Table = WebhookEvent.__table__  # type: ignore[assignment]
+_DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
+# Table-level inserts, values bound at execution: the ORM's bulk path costs more than the rows.
+_INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
+_INSERT_DELIVERY = sa.insert(_DELIVERIES)
 
 
 # --- waking the worker of this process the moment an event is committed ---------------------------------

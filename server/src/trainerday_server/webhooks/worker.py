@@ -16,6 +16,7 @@ a subscription that has not succeeded since that delivery was made is disabled.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -90,6 +91,11 @@ class DeliveryWorker:
         self._rng = rng
         self._postgres = engine.dialect.name == "postgresql"
         self._local = threading.local()
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps (busy timeout, in
+        # steps of milliseconds): this process's sending threads take turns here instead.
+        self._write_turn: threading.Lock | contextlib.nullcontext[None] = (
+            contextlib.nullcontext() if self._postgres else threading.Lock()
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -158,7 +164,7 @@ class DeliveryWorker:
     def _claim(self) -> list[Claimed]:
         d = WebhookDelivery
         now = self._clock()
-        with session_scope(self._sessions) as session:
+        with self._write_turn, session_scope(self._sessions) as session:
             first_of_each_pair = (
                 sa.select(sa.func.min(d.id))
                 .where(d.status == PENDING)
@@ -281,7 +287,7 @@ class DeliveryWorker:
             "last_error": None if outcome.ok else outcome.describe()[:500],
             "claimed_until": None,
         }
-        with session_scope(self._sessions) as session:
+        with self._write_turn, session_scope(self._sessions) as session:
             if outcome.ok:
                 values.update(status=DELIVERED, delivered_at=now)
             elif attempts > len(self._config.retry_delays):
