@@ -370,3 +370,28 @@ def test_a_wrong_server_secret_cannot_sign(
     assert receiver.deliveries == []
     [failed] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
     assert "another server secret" in failed["lastError"]
+
+
+def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_once_enabled(
+    client: TestClient,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    worker_clock: WorkerClock,
+    factory: Factory,
+):
+    athlete = factory.athlete()
+    headers = bearer(factory.key(athlete.id))
+    subscription = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
+    plan(client, headers, "first")
+    plan(client, headers, "second")
+    receiver.failures_to_come = len(RETRY_DELAYS) + 1
+    for delay in (0, *RETRY_DELAYS):
+        worker_clock.advance(delay)
+        assert worker.run_once() == 1  # only the first, attempt after attempt
+    worker_clock.advance(60)
+    assert worker.run_once() == 0  # disabled: the second waits
+    statuses = [d["status"] for d in client.get(DELIVERIES, headers=headers).json()["data"]]
+    assert statuses == ["pending", "dead"]
+    assert client.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", headers=headers).status_code == 200
+    assert worker.run_once() == 1
+    assert [d.json["data"]["title"] for d in receiver.deliveries] == ["second"]

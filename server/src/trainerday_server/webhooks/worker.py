@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN_SECONDS = 10.0
 JITTER = 0.25  # each retry delay is scaled by a random factor in [0.75, 1.25]
+SUCCESSES_PER_WRITE = 20
+RECORD_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -242,15 +245,32 @@ class DeliveryWorker:
         return client
 
     def _send_pair(self, batch: list[Claimed]) -> int:
-        """Send one pair's deliveries in order, stopping at the first failure; how many were attempted."""
-        attempted = 0
+        """Send one pair's deliveries in order, stopping at the first failure; how many were attempted.
+
+        Successes are recorded together, up to ``SUCCESSES_PER_WRITE`` or ``RECORD_EVERY_SECONDS`` apart: a
+        worker dying in between sends those again (at-least-once, same ``webhook-id``), and the database
+        is written a few times per batch instead of once per delivery."""
+        delivered: list[tuple[Claimed, Outcome]] = []
+        last_write = time.monotonic()
         for index, item in enumerate(batch):
             outcome = self._send_one(item)
-            attempted += 1
             rest = [later.delivery_id for later in batch[index + 1 :]]
-            if not self._record(item, outcome, rest):
-                break
-        return attempted
+            if not outcome.ok:
+                go_on = self._record(delivered, (item, outcome), rest)  # on only past a dead one
+                delivered, last_write = [], time.monotonic()
+                if not go_on:
+                    return index + 1
+                continue
+            delivered.append((item, outcome))
+            due = (
+                len(delivered) >= SUCCESSES_PER_WRITE or time.monotonic() - last_write > RECORD_EVERY_SECONDS
+            )
+            if due or not rest:
+                go_on = self._record(delivered, None, rest)
+                delivered, last_write = [], time.monotonic()
+                if not go_on:
+                    return index + 1
+        return len(batch)
 
     def _send_one(self, item: Claimed) -> Outcome:
         try:
@@ -275,41 +295,45 @@ class DeliveryWorker:
             headers=headers,
         )
 
-    def _record(self, item: Claimed, outcome: Outcome, rest: list[int]) -> bool:
-        """Store the outcome; True to go on with the pair's next delivery (whose lease is renewed)."""
+    def _record(
+        self,
+        delivered: list[tuple[Claimed, Outcome]],
+        failed: tuple[Claimed, Outcome] | None,
+        rest: list[int],
+    ) -> bool:
+        """Store outcomes in one transaction; True to go on with the pair (whose remaining leases are
+        renewed), False to stop and release them."""
         now = self._clock()
         d = WebhookDelivery
-        attempts = item.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_attempt_at": now,
-            "last_response_code": outcome.status_code,
-            "last_error": None if outcome.ok else outcome.describe()[:500],
-            "claimed_until": None,
-        }
+        go_on = not self._stopping.is_set()
         with self._write_turn, session_scope(self._sessions) as session:
-            if outcome.ok:
-                values.update(status=DELIVERED, delivered_at=now)
-            elif attempts > len(self._config.retry_delays):
-                values.update(status=DEAD)
-                self._disable_if_failing(session, item, now, outcome)
-            else:
-                delay = self._config.retry_delays[attempts - 1] * (1 + JITTER * (2 * self._rng() - 1))
-                values.update(next_attempt_at=now + dt.timedelta(seconds=delay))
-            session.execute(
-                sa.update(d)
-                .where(d.id == item.delivery_id)
-                .values(values)
-                .execution_options(synchronize_session=False)
-            )
-            if outcome.ok:
+            by_code: dict[int | None, list[int]] = {}
+            for item, outcome in delivered:
+                by_code.setdefault(outcome.status_code, []).append(item.delivery_id)
+            for code, ids in by_code.items():
+                session.execute(
+                    sa.update(d)
+                    .where(d.id.in_(ids))
+                    .values(
+                        status=DELIVERED,
+                        attempts=d.attempts + 1,
+                        last_attempt_at=now,
+                        delivered_at=now,
+                        last_response_code=code,
+                        last_error=None,
+                        claimed_until=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            if delivered:
                 session.execute(
                     sa.update(WebhookSubscription)
-                    .where(WebhookSubscription.id == item.subscription_id)
+                    .where(WebhookSubscription.id == delivered[0][0].subscription_id)
                     .values(last_success_at=now)
                     .execution_options(synchronize_session=False)
                 )
-            go_on = (outcome.ok or values.get("status") == DEAD) and not self._stopping.is_set()
+            if failed is not None:
+                go_on = self._record_failure(session, *failed, now) and go_on
             if rest:
                 session.execute(
                     sa.update(d)
@@ -319,16 +343,42 @@ class DeliveryWorker:
                 )
         return go_on
 
+    def _record_failure(self, session: Session, item: Claimed, outcome: Outcome, now: dt.datetime) -> bool:
+        """A retry later, or dead after the last; True if the pair may go on (the failed one is dead)."""
+        attempts = item.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_attempt_at": now,
+            "last_response_code": outcome.status_code,
+            "last_error": outcome.describe()[:500],
+            "claimed_until": None,
+        }
+        dead = attempts > len(self._config.retry_delays)
+        disabled = False
+        if dead:
+            values["status"] = DEAD
+            disabled = self._disable_if_failing(session, item, now, outcome)
+        else:
+            delay = self._config.retry_delays[attempts - 1] * (1 + JITTER * (2 * self._rng() - 1))
+            values["next_attempt_at"] = now + dt.timedelta(seconds=delay)
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(WebhookDelivery.id == item.delivery_id)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        return dead and not disabled
+
     def _disable_if_failing(
         self, session: Session, item: Claimed, now: dt.datetime, outcome: Outcome
-    ) -> None:
+    ) -> bool:
         last_success = session.scalar(
             sa.select(WebhookSubscription.last_success_at).where(
                 WebhookSubscription.id == item.subscription_id
             )
         )
         if last_success is not None and last_success >= item.created_at:
-            return  # it works for other deliveries: this one event is what the receiver refuses
+            return False  # it works for other deliveries: this one event is what the receiver refuses
         reason = (
             f"disabled after every attempt to deliver {item.event_id} failed "
             f"({len(self._config.retry_delays) + 1} attempts); the last: {outcome.describe()}"
@@ -340,6 +390,7 @@ class DeliveryWorker:
             .execution_options(synchronize_session=False)
         )
         log.warning("webhook subscription %s disabled: %s", item.subscription_id, reason)
+        return True
 
 
 def worker_from_settings(engine: Engine, settings: Any) -> DeliveryWorker:
