@@ -219,6 +219,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "scheme": "bearer",
         "description": "A personal API key, td_..., with the scopes chosen when it was created.",
     }
+    schemes["oauthClient"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An OAuth app's client_id and client_secret (webhook subscriptions).",
+    }
     schemas = schema["components"].setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -34,6 +34,8 @@ from trainerday_server.webhooks.service import Owner, SecretBox
 from trainerday_server.webhooks.urls import Policy, check_url
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+# Documented in OpenAPI as either way in: an app's client credentials, or an athlete's personal key.
+SECURED = {"security": [{"oauthClient": []}, {"personalApiKey": []}]}
 
 
 class SubscriberAuthError(BearerError):
@@ -115,6 +117,7 @@ def _subscription_out(row: WebhookSubscription) -> SubscriptionOut:
 
 @router.post(
     "/subscriptions",
+    openapi_extra=SECURED,
     status_code=201,
     response_model=SubscriptionCreated,
     summary="Subscribe a callback URL to events (it must echo a challenge first)",
@@ -142,18 +145,31 @@ def create_subscription(body: SubscriptionIn, request: Request, owner: Subscribe
     return created
 
 
-@router.get("/subscriptions", response_model=SubscriptionsOut, summary="Your webhook subscriptions")
+@router.get(
+    "/subscriptions",
+    response_model=SubscriptionsOut,
+    summary="Your webhook subscriptions",
+    openapi_extra=SECURED,
+)
 def list_subscriptions(session: SessionDep, owner: Subscriber) -> SubscriptionsOut:
     return SubscriptionsOut(data=[_subscription_out(r) for r in service.list_subscriptions(session, owner)])
 
 
-@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut, summary="One subscription")
+@router.get(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionOut,
+    summary="One subscription",
+    openapi_extra=SECURED,
+)
 def read_subscription(subscription_id: IdPath, session: SessionDep, owner: Subscriber) -> SubscriptionOut:
     return _subscription_out(service.get_subscription(session, owner, subscription_id))
 
 
 @router.delete(
-    "/subscriptions/{subscription_id}", status_code=204, summary="Unsubscribe: nothing more is sent"
+    "/subscriptions/{subscription_id}",
+    openapi_extra=SECURED,
+    status_code=204,
+    summary="Unsubscribe: nothing more is sent",
 )
 def delete_subscription(subscription_id: IdPath, session: SessionDep, owner: Subscriber) -> Response:
     service.delete_subscription(session, owner, subscription_id)
@@ -162,6 +178,7 @@ def delete_subscription(subscription_id: IdPath, session: SessionDep, owner: Sub
 
 @router.post(
     "/subscriptions/{subscription_id}/rotate-secret",
+    openapi_extra=SECURED,
     response_model=SecretOut,
     summary="A new signing secret (shown once); the old one stops at once",
 )
@@ -174,6 +191,7 @@ def rotate_secret(
 
 @router.post(
     "/subscriptions/{subscription_id}/enable",
+    openapi_extra=SECURED,
     response_model=SubscriptionOut,
     summary="Turn a subscription disabled for failing back on (the callback must echo a challenge again)",
 )
@@ -186,7 +204,12 @@ def enable_subscription(subscription_id: IdPath, request: Request, owner: Subscr
         return _subscription_out(service.enable_subscription(session, owner, subscription_id))
 
 
-@router.get("/deliveries", response_model=DeliveriesOut, summary="Recent deliveries, newest first")
+@router.get(
+    "/deliveries",
+    response_model=DeliveriesOut,
+    summary="Recent deliveries, newest first",
+    openapi_extra=SECURED,
+)
 def list_deliveries(
     session: SessionDep,
     owner: Subscriber,
@@ -200,6 +223,7 @@ def list_deliveries(
 
 @router.post(
     "/deliveries/{delivery_id}/redeliver",
+    openapi_extra=SECURED,
     status_code=202,
     response_model=DeliveryOut,
     summary="Send a delivery's event again, after any still pending",
