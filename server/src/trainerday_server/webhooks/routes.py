@@ -4,7 +4,7 @@ API key) and the deliveries made to them."""
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +35,7 @@ from trainerday_server.webhooks.urls import Policy, check_url
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 # Documented in OpenAPI as either way in: an app's client credentials, or an athlete's personal key.
-SECURED = {"security": [{"oauthClient": []}, {"personalApiKey": []}]}
+SECURED: dict[str, Any] = {"security": [{"oauthClient": []}, {"personalApiKey": []}]}
 
 
 class SubscriberAuthError(BearerError):
