@@ -107,6 +107,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    _check_webhook_schedule(settings)
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
@@ -120,6 +121,13 @@ def serve(
     )
 
 
+def _check_webhook_schedule(settings: Any) -> None:
+    try:
+        settings.webhook_retry_delays  # noqa: B018 - refuse a bad schedule before starting
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
 @app.command()
 def worker() -> None:
     """Deliver webhooks, apart from `serve` (then set TRAINERDAY_WEBHOOKS_WORKER=false for `serve`).
@@ -131,10 +139,7 @@ def worker() -> None:
     from trainerday_server.webhooks.worker import worker_from_settings
 
     settings = get_settings()
-    try:
-        settings.webhook_retry_delays  # noqa: B018 - refuse a bad schedule before starting
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    _check_webhook_schedule(settings)
     engine = open_database()
     delivery = worker_from_settings(engine, settings)
     signal.signal(signal.SIGTERM, lambda *_: delivery.request_stop())

@@ -193,3 +193,18 @@ def test_the_worker_command_delivers_for_a_server_without_one(
     receiver.wait_for(1, timeout=15)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=15) == 0, deployment.log()
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_bad_retry_schedule_is_refused_before_starting(tmp_path: Path, command: str):
+    env = server_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, "http://127.0.0.1:1")
+    env["TRAINERDAY_WEBHOOKS_RETRY_SCHEDULE"] = "1,two,4"
+    result = subprocess.run(
+        [sys.executable, "-m", "trainerday_server.cli", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "TRAINERDAY_WEBHOOKS_RETRY_SCHEDULE" in result.stderr and "Traceback" not in result.stderr
