@@ -5,8 +5,9 @@
    (HTTP/1.1, keep-alive). Deliveries of one athlete go out in order, one at a time; athletes in parallel.
 2. Write latency: ``POST /api/v1/calendar/events`` in process, alternating rounds of writes by an athlete
    without a subscription (emit is then one indexed query, nothing written) and by an athlete with one (the
-   event and its delivery are written in the transaction, and the worker delivers alongside, in the same
-   process as it does inside ``serve``); the median per write of each, and their ratio. Target: ≤ 1.05.
+   event and its delivery are written in the transaction); once with no worker running (the cost of the
+   emit alone) and once with the worker delivering alongside, in the same process, as inside ``serve``.
+   The median per write of each, and their ratio. Target: ≤ 1.05.
 
     python bench/webhooks.py [--events 10000] [--athletes 1,20] [--writes 200] [--rounds 5]
 """
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -130,7 +132,7 @@ def throughput(events: int, athletes: int) -> dict[str, float]:
     }
 
 
-def write_latency(writes: int, rounds: int) -> dict[str, float]:
+def write_latency(writes: int, rounds: int, *, deliver: bool = True) -> dict[str, float]:
     from starlette.testclient import TestClient
 
     receiver, url = start_receiver()
@@ -139,7 +141,8 @@ def write_latency(writes: int, rounds: int) -> dict[str, float]:
             settings, app, keys = setup(Path(tmp), 1, url)
             subscribed, unsubscribed = keys[0][1], keys[1][1]
             worker = make_worker(app, settings)
-            worker.start()
+            if deliver:
+                worker.start()
             body = {
                 "calendarDate": "2026-01-15",
                 "embedWorkout": {"title": "Easy", "segments": [[10, 50, 50]]},
@@ -172,6 +175,7 @@ def write_latency(writes: int, rounds: int) -> dict[str, float]:
         receiver.terminate()
         receiver.wait()
     return {
+        "worker_delivering": deliver,
         "writes_per_round": writes,
         "rounds": rounds,
         "without_subscription_us": round(statistics.median(off)),
@@ -189,12 +193,14 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    results = {"benchmark": "webhooks", "throughput": [], "write_latency": None}
+    results: dict[str, Any] = {"benchmark": "webhooks", "throughput": [], "write_latency": []}
     for athletes in (int(a) for a in args.athletes.split(",")):
         result = throughput(args.events, athletes)
         print(f"  {result}", flush=True)
-        results["throughput"].append(result)  # type: ignore[attr-defined]
-    results["write_latency"] = write_latency(args.writes, args.rounds)
+        results["throughput"].append(result)
+    # Events queued but not sent (the emit alone), then sent by the worker alongside, as inside `serve`.
+    for deliver in (False, True):
+        results["write_latency"].append(write_latency(args.writes, args.rounds, deliver=deliver))
     print(json.dumps(results, indent=2))
 
 

@@ -395,3 +395,28 @@ def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_on
     assert client.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", headers=headers).status_code == 200
     assert worker.run_once() == 1
     assert [d.json["data"]["title"] for d in receiver.deliveries] == ["second"]
+
+
+def test_finished_deliveries_are_forgotten_after_thirty_days_pending_ones_never(
+    client: TestClient,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    worker_clock: WorkerClock,
+    factory: Factory,
+    db: Database,
+):
+    athlete = factory.athlete()
+    headers = bearer(factory.key(athlete.id))
+    client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
+    plan(client, headers, "sent")
+    assert worker.run_once() == 1
+    receiver.down()
+    plan(client, headers, "stuck")
+    worker.run_once()
+    worker_clock.advance(29 * 24 * 3600)
+    assert worker.prune() == 0
+    worker_clock.advance(2 * 24 * 3600)
+    assert worker.prune() == 1
+    [left] = client.get(DELIVERIES, headers=headers).json()["data"]
+    assert left["status"] == "pending"
+    assert count(db, WebhookEvent) == 1 and count(db, WebhookDelivery) == 1

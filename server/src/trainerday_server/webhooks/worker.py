@@ -48,6 +48,8 @@ LEASE_MARGIN_SECONDS = 10.0
 JITTER = 0.25  # each retry delay is scaled by a random factor in [0.75, 1.25]
 SUCCESSES_PER_WRITE = 20
 RECORD_EVERY_SECONDS = 1.0
+KEEP_DAYS = 30  # finished deliveries stay listed this long
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,13 @@ class DeliveryWorker:
             self._pool = None
 
     def run_forever(self) -> None:
+        next_prune = time.monotonic()
         while not self._stopping.is_set():
             try:
                 sent = self.run_once()
+                if time.monotonic() >= next_prune:
+                    self.prune()
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             except Exception:  # the database may be briefly unavailable: try again later, loudly
                 log.exception("webhook delivery round failed")
                 sent = 0
@@ -158,6 +164,24 @@ class DeliveryWorker:
         if self._pool is None or len(pairs) == 1:
             return sum(self._send_pair(batch) for batch in pairs.values())
         return sum(self._pool.map(self._send_pair, pairs.values()))
+
+    def prune(self) -> int:
+        """Forget deliveries finished (delivered or dead) more than ``KEEP_DAYS`` ago, and events nobody is
+        still to be sent; how many deliveries went. Pending deliveries are never pruned."""
+        d, e = WebhookDelivery, WebhookEvent
+        before = self._clock() - dt.timedelta(days=KEEP_DAYS)
+        with self._write_turn, session_scope(self._sessions) as session:
+            gone = session.execute(
+                sa.delete(d)
+                .where(d.status != PENDING, d.created_at < before)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                sa.delete(e)
+                .where(e.occurred_at < before, ~sa.exists().where(d.event_id == e.id))
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(gone, "rowcount", 0) or 0)
 
     # --- claiming --------------------------------------------------------------------------------------
 
