@@ -48,6 +48,7 @@ LEASE_MARGIN_SECONDS = 10.0
 JITTER = 0.25  # each retry delay is scaled by a random factor in [0.75, 1.25]
 SUCCESSES_PER_WRITE = 20
 RECORD_EVERY_SECONDS = 1.0
+WAKE_DELAY_SECONDS = 0.05
 KEEP_DAYS = 30  # finished deliveries stay listed this long
 PRUNE_EVERY_SECONDS = 3600.0
 
@@ -90,6 +91,7 @@ class DeliveryWorker:
     ) -> None:
         self._engine = engine
         self._sessions = make_session_factory(engine, writer=True)
+        self._read_sessions = make_session_factory(engine, writer=False)
         self._box = SecretBox(secret_key)
         self._config = config
         self._clock = clock
@@ -149,9 +151,10 @@ class DeliveryWorker:
             except Exception:  # the database may be briefly unavailable: try again later, loudly
                 log.exception("webhook delivery round failed")
                 sent = 0
-            if sent == 0:
-                self._wake.wait(self._config.poll_seconds)
-                self._wake.clear()
+            if sent == 0 and self._wake.wait(self._config.poll_seconds):
+                # Woken by a commit: let a burst of writes finish, then send it in one claim.
+                self._stopping.wait(WAKE_DELAY_SECONDS)
+            self._wake.clear()
 
     def run_once(self) -> int:
         """Claim what is due and send it; how many deliveries were attempted."""
@@ -191,25 +194,28 @@ class DeliveryWorker:
     def _claim(self) -> list[Claimed]:
         d = WebhookDelivery
         now = self._clock()
+        first_of_each_pair = (
+            sa.select(sa.func.min(d.id)).where(d.status == PENDING).group_by(d.subscription_id, d.athlete_id)
+        )
+        heads_query = (
+            sa.select(d.id, d.subscription_id, d.athlete_id)
+            .join(WebhookSubscription, WebhookSubscription.id == d.subscription_id)
+            .where(
+                d.id.in_(first_of_each_pair),
+                d.status == PENDING,
+                d.next_attempt_at <= now,
+                sa.or_(d.claimed_until.is_(None), d.claimed_until <= now),
+                WebhookSubscription.disabled_at.is_(None),
+            )
+            .order_by(d.id)
+            .limit(self._config.pairs_per_claim)
+        )
+        # Look before taking the write lock: on SQLite an idle or woken worker must not queue the requests'
+        # writers behind a transaction that finds nothing to do (WAL readers take no lock).
+        with session_scope(self._read_sessions) as session:
+            if not session.execute(heads_query.limit(1)).first():
+                return []
         with self._write_turn, session_scope(self._sessions) as session:
-            first_of_each_pair = (
-                sa.select(sa.func.min(d.id))
-                .where(d.status == PENDING)
-                .group_by(d.subscription_id, d.athlete_id)
-            )
-            heads_query = (
-                sa.select(d.id, d.subscription_id, d.athlete_id)
-                .join(WebhookSubscription, WebhookSubscription.id == d.subscription_id)
-                .where(
-                    d.id.in_(first_of_each_pair),
-                    d.status == PENDING,
-                    d.next_attempt_at <= now,
-                    sa.or_(d.claimed_until.is_(None), d.claimed_until <= now),
-                    WebhookSubscription.disabled_at.is_(None),
-                )
-                .order_by(d.id)
-                .limit(self._config.pairs_per_claim)
-            )
             if self._postgres:
                 heads_query = heads_query.with_for_update(skip_locked=True, of=d)
             heads = session.execute(heads_query).all()
