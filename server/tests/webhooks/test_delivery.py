@@ -420,3 +420,47 @@ def test_finished_deliveries_are_forgotten_after_thirty_days_pending_ones_never(
     [left] = client.get(DELIVERIES, headers=headers).json()["data"]
     assert left["status"] == "pending"
     assert count(db, WebhookEvent) == 1 and count(db, WebhookDelivery) == 1
+
+
+def test_workers_side_by_side_send_each_delivery_once_and_in_order(
+    client: TestClient, receiver: Receiver, factory: Factory, db: Database
+):
+    from trainerday_server.webhooks import outbox
+    from trainerday_server.webhooks.urls import Policy
+    from trainerday_server.webhooks.worker import WorkerConfig
+
+    athletes = [factory.athlete() for _ in range(4)]
+    for athlete in athletes:
+        headers = bearer(factory.key(athlete.id))
+        assert (
+            client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).status_code == 201
+        )
+    sessions = make_session_factory(db.engine, writer=True)
+    per_athlete = 15
+    for n in range(per_athlete):
+        with session_scope(sessions) as session:
+            for athlete in athletes:
+                outbox.emit(session, athlete.id, "workout.created", {"id": n})
+    config = WorkerConfig(
+        retry_delays=RETRY_DELAYS, policy=Policy(allow_http=True), pairs_per_claim=2, batch_per_pair=4
+    )
+    workers = [DeliveryWorker(db.engine, TEST_SECRET.encode(), config) for _ in range(3)]
+
+    def drain(worker: DeliveryWorker) -> None:
+        idle = 0
+        while idle < 3:
+            idle = idle + 1 if worker.run_once() == 0 else 0
+
+    import threading
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    received = receiver.wait_for(per_athlete * len(athletes))
+    ids = [d.headers["webhook-id"] for d in received]
+    assert len(ids) == len(set(ids)) == per_athlete * len(athletes)
+    for athlete in athletes:
+        mine = [d.json["data"]["id"] for d in received if d.json["athleteId"] == athlete.id]
+        assert mine == list(range(per_athlete))
