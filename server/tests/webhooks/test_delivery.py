@@ -464,3 +464,25 @@ def test_workers_side_by_side_send_each_delivery_once_and_in_order(
     for athlete in athletes:
         mine = [d.json["data"]["id"] for d in received if d.json["athleteId"] == athlete.id]
         assert mine == list(range(per_athlete))
+
+
+def test_connection_revoked_outlives_a_deleted_account(
+    logged_in: TestClient,
+    confidential: RegisteredApp,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    athlete: Athlete,
+    db: Database,
+):
+    """What account deletion (the web pages' ``delete_account``) is to do, first thing in its transaction."""
+    from trainerday_server.webhooks import outbox
+
+    connect(logged_in, confidential, "athlete:read")
+    subscribe_app(logged_in, confidential, receiver.url)
+    with session_scope(make_session_factory(db.engine, writer=True)) as session:
+        outbox.emit(session, athlete.id, "connection.revoked", {"reason": "account_deleted"})
+        session.delete(session.get(Athlete, athlete.id))
+    assert worker.run_once() == 1
+    [revoked] = receiver.deliveries
+    assert revoked.json["type"] == "connection.revoked" and revoked.json["athleteId"] == athlete.id
+    assert revoked.json["data"] == {"reason": "account_deleted"}
