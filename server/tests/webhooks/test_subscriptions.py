@@ -149,6 +149,11 @@ def test_an_athlete_subscribes_with_a_personal_key(
         SUBSCRIPTIONS, json={"callbackUrl": receiver.url, "events": ["activity.created"]}, headers=bearer(key)
     )
     assert response.status_code == 201, response.text
+    # Every type, for an athlete, is every type but connection.revoked (sent to apps only).
+    everything = client.post(
+        SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=bearer(factory.key(factory.athlete().id))
+    )
+    assert everything.json()["events"] == [t for t in EVENT_TYPES if t != "connection.revoked"]
     # An event type the key cannot read is refused, naming the scope it needs.
     narrow = factory.key(athlete.id, "calendar:read")
     other = factory.athlete()

@@ -19,7 +19,7 @@ from trainerday_server.oauth2.server import basic_credentials
 from trainerday_server.oauth2.service import find_client
 from trainerday_server.schemas import MAX_ID, IdPath
 from trainerday_server.webhooks import service
-from trainerday_server.webhooks.outbox import EVENT_TYPES
+from trainerday_server.webhooks.outbox import APP_ONLY_EVENTS, EVENT_TYPES
 from trainerday_server.webhooks.schemas import (
     DeliveriesOut,
     DeliveryOut,
@@ -103,11 +103,16 @@ def _verify_callback(request: Request, url: str) -> None:
         raise ValidationFailed.single("callbackUrl", problem)
 
 
+def _every_event(*, app: bool) -> list[str]:
+    """What "every event type" means for an app, or for an athlete (never told of their own disconnects)."""
+    return [t for t in EVENT_TYPES if app or t not in APP_ONLY_EVENTS]
+
+
 def _subscription_out(row: WebhookSubscription) -> SubscriptionOut:
     return SubscriptionOut(
         id=row.id,
         callback_url=row.callback_url,
-        events=row.events if row.events is not None else list(EVENT_TYPES),
+        events=row.events if row.events is not None else _every_event(app=row.client_pk is not None),
         created_at=row.created_at,
         last_success_at=row.last_success_at,
         disabled_at=row.disabled_at,
@@ -138,7 +143,7 @@ def create_subscription(body: SubscriptionIn, request: Request, owner: Subscribe
         created = SubscriptionCreated(
             id=row.id,
             callback_url=row.callback_url,
-            events=events if events is not None else list(EVENT_TYPES),
+            events=events if events is not None else _every_event(app=owner.client_pk is not None),
             secret=secret,
             created_at=row.created_at,
         )
