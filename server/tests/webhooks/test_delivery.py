@@ -486,3 +486,25 @@ def test_connection_revoked_outlives_a_deleted_account(
     [revoked] = receiver.deliveries
     assert revoked.json["type"] == "connection.revoked" and revoked.json["athleteId"] == athlete.id
     assert revoked.json["data"] == {"reason": "account_deleted"}
+
+
+def test_a_personal_subscription_follows_its_keys_scopes_and_ends_with_the_key(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, db: Database
+):
+    from trainerday_server.api_keys.service import list_keys, revoke_key
+
+    athlete = factory.athlete()
+    narrow = bearer(factory.key(athlete.id, "calendar:read"))
+    writer = bearer(factory.key(athlete.id))
+    assert client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=narrow).status_code == 201
+    plan(client, writer, "seen")
+    client.post("/api/v1/workouts", headers=writer, json={"title": "unseen", "segments": [[10, 88, 88]]})
+    worker.run_once()
+    assert receiver.types() == ["calendar_event.created"]
+
+    with session_scope(make_session_factory(db.engine, writer=True)) as session:
+        subscribing_key = min(k.id for k in list_keys(session, athlete.id))
+        revoke_key(session, subscribing_key)
+    plan(client, writer, "after the key was revoked")
+    assert worker.run_once() == 0
+    assert receiver.types() == ["calendar_event.created"]
