@@ -201,3 +201,15 @@ def test_rotating_gives_a_new_secret(client: TestClient, confidential: Registere
     assert rotated.status_code == 200
     assert rotated.json()["id"] == first["id"]
     assert rotated.json()["secret"].startswith("whsec_") and rotated.json()["secret"] != first["secret"]
+
+
+def test_concurrent_subscriptions_of_one_app_make_one(
+    client: TestClient, confidential: RegisteredApp, receiver: Receiver
+):
+    from tests.oauth2.flow import race
+
+    answers = race(
+        4, lambda: client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, auth=confidential.basic)
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert len(client.get(SUBSCRIPTIONS, auth=confidential.basic).json()["data"]) == 1
