@@ -208,3 +208,28 @@ def test_a_bad_retry_schedule_is_refused_before_starting(tmp_path: Path, command
     )
     assert result.returncode == 1
     assert "TRAINERDAY_WEBHOOKS_RETRY_SCHEDULE" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_delivery_sends_it_again_once_the_lease_ends(
+    deployment: Deployment, receiver: Receiver, samples: Path
+):
+    import threading
+
+    receiver.hold = threading.Event()
+    first, base = deployment.serve(TRAINERDAY_WEBHOOKS_TIMEOUT_SECONDS="5")
+    secret = subscribe(base, deployment.key, receiver)
+    upload(base, deployment.key, samples)
+    deadline = time.monotonic() + 10
+    while not receiver.held:
+        assert time.monotonic() < deadline, "the delivery never started"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)  # mid-delivery: sent, never answered, never recorded
+    first.wait(timeout=10)
+    hold, receiver.hold = receiver.hold, None
+    hold.set()
+
+    deployment.serve(TRAINERDAY_WEBHOOKS_TIMEOUT_SECONDS="5")
+    [delivery] = receiver.wait_for(1, timeout=40)  # after the lease: timeout + 10 s
+    assert delivery.headers["webhook-id"] == receiver.held[0].headers["webhook-id"]
+    assert delivery.verified(secret)["type"] == "activity.created"

@@ -35,6 +35,8 @@ class Receiver:
         self.failures_to_come = 0  # answer this many deliveries with fail_status
         self.fail_status = 503
         self.echo_challenge = True
+        self.hold: threading.Event | None = None  # set: deliveries wait for it, then are dropped unrecorded
+        self.held: list[Received] = []
         self._arrived = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -59,6 +61,11 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                hold = receiver.hold
+                if hold is not None:
+                    receiver.held.append(Received(dict(self.headers.items()), body))
+                    hold.wait(60)
+                    return  # never answered: the sender sees the connection close
                 with receiver._arrived:
                     if receiver.failures_to_come > 0:
                         receiver.failures_to_come -= 1
