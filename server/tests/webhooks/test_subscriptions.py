@@ -213,3 +213,18 @@ def test_concurrent_subscriptions_of_one_app_make_one(
     )
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
     assert len(client.get(SUBSCRIPTIONS, auth=confidential.basic).json()["data"]) == 1
+
+
+def test_an_absurd_event_name_is_not_echoed_whole(
+    client: TestClient, confidential: RegisteredApp, receiver: Receiver
+):
+    response = client.post(
+        SUBSCRIPTIONS, json={"callbackUrl": receiver.url, "events": ["x" * 500_000]}, auth=confidential.basic
+    )
+    assert response.status_code == 400 and len(response.content) < 2000
+    too_many = client.post(
+        SUBSCRIPTIONS,
+        json={"callbackUrl": receiver.url, "events": ["activity.created"] * 51},
+        auth=confidential.basic,
+    )
+    assert too_many.status_code == 400 and too_many.json()["errors"][0]["field"] == "events"

@@ -82,7 +82,9 @@ def check_events(owner: Owner, events: Sequence[str] | None) -> list[str] | None
     for i, name in enumerate(events):
         if name not in EVENT_SCOPES:
             errors.append(
-                FieldError(f"events[{i}]", f"unknown event type {name!r}; known: {', '.join(EVENT_TYPES)}")
+                FieldError(
+                    f"events[{i}]", f"unknown event type {name[:60]!r}; known: {', '.join(EVENT_TYPES)}"
+                )
             )
             continue
         if owner.client_pk is None:
