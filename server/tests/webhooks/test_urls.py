@@ -21,6 +21,9 @@ LAN = Policy(allow_private=True)
         ("https://127.0.0.1/hook", STRICT, False),
         ("https://127.0.0.1/hook", LOCAL, True),
         ("http://[::1]:8080/hook", LOCAL, True),
+        ("http://93.184.215.14/hook", LOCAL, False),  # plain http over a network, even when allowed
+        ("http://10.0.0.1/hook", Policy(allow_http=True, allow_private=True), False),
+        ("https://93.184.215.14/hook", LOCAL, True),
         ("https://[::ffff:127.0.0.1]/hook", STRICT, False),  # loopback in IPv4-mapped clothing
         ("https://[::ffff:10.0.0.1]/hook", STRICT, False),
         ("https://10.1.2.3/hook", STRICT, False),

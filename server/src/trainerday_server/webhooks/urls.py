@@ -62,6 +62,7 @@ def check_url(url: str, policy: Policy, *, field: str = "callbackUrl") -> str:
     if literal is not None:
         try:
             _check_address(literal, policy)
+            _check_plain_http(parts.scheme, literal)
         except UnsafeCallback as exc:
             raise ValidationFailed.single(field, str(exc)) from None
     elif host.lower() in LOOPBACK_NAMES and not policy.allow_http:
@@ -117,6 +118,14 @@ def _check_address(address: Address, policy: Policy) -> None:
         raise UnsafeCallback(f"{address} is a private address")
 
 
+def _check_plain_http(scheme: str, address: Address) -> None:
+    """Plain http (allowed at all only by ``allow_http``) goes to this machine only, never over a network."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if scheme == "http" and not address.is_loopback:
+        raise UnsafeCallback(f"plain http is allowed to loopback addresses only, not {address}: use https")
+
+
 def resolve(url: str, policy: Policy) -> Target:
     """The address to call for ``url``: every address the host resolves to must be allowed, and the first is
     used. Raises UnsafeCallback with the reason."""
@@ -136,4 +145,5 @@ def resolve(url: str, policy: Policy) -> Target:
             raise UnsafeCallback(f"{host} resolves to no address")
     for address in addresses:
         _check_address(address, policy)
+        _check_plain_http(parts.scheme, address)
     return Target(url=url, host=host, address=addresses[0], port=port, scheme=parts.scheme)
