@@ -26,6 +26,7 @@ def test_an_app_subscribes_after_its_callback_echoes_the_challenge(
     )
     assert response.status_code == 201, response.text
     body = response.json()
+    assert response.headers["location"] == f"{SUBSCRIPTIONS}/{body['id']}"
     assert set(body) == {"id", "callbackUrl", "events", "secret", "createdAt"}
     assert body["callbackUrl"] == receiver.url
     assert body["events"] == ["activity.created"]

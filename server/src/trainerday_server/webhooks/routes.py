@@ -131,7 +131,9 @@ def _subscription_out(row: WebhookSubscription) -> SubscriptionOut:
         409: {"description": "Already subscribed"},
     },
 )
-def create_subscription(body: SubscriptionIn, request: Request, owner: Subscriber) -> SubscriptionCreated:
+def create_subscription(
+    body: SubscriptionIn, request: Request, response: Response, owner: Subscriber
+) -> SubscriptionCreated:
     state = request.app.state
     url = check_url(body.callback_url, _policy(request))
     events = service.check_events(owner, body.events)
@@ -147,6 +149,7 @@ def create_subscription(body: SubscriptionIn, request: Request, owner: Subscribe
             secret=secret,
             created_at=row.created_at,
         )
+    response.headers["location"] = f"{router.prefix}/subscriptions/{created.id}"
     return created
 
 
