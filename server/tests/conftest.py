@@ -203,7 +203,10 @@ def db(database: Database) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db.url, secret_key=TEST_SECRET)
+    # No webhook worker in the app under test: tests that want deliveries run one themselves.
+    return Settings(
+        data_dir=tmp_path / "data", database_url=db.url, secret_key=TEST_SECRET, webhooks_worker=False
+    )
 
 
 @pytest.fixture
@@ -324,6 +327,8 @@ def server_env(url: str, data_dir: Path, base_url: str) -> dict[str, str]:
         "TRAINERDAY_SECRET_KEY": TEST_SECRET,
         "TRAINERDAY_BASE_URL": base_url,
         "TRAINERDAY_LOG_LEVEL": "warning",
+        # The shared server must not deliver webhooks queued by in-process tests on the same database.
+        "TRAINERDAY_WEBHOOKS_WORKER": "false",
     }
 
 

@@ -35,6 +35,8 @@ from trainerday_server.problems import install_problem_handlers
 from trainerday_server.web.pages import install_pages
 from trainerday_server.web.routes import router as web_router
 from trainerday_server.web.templates import STATIC_DIR
+from trainerday_server.webhooks.routes import router as webhooks_router
+from trainerday_server.webhooks.worker import worker_from_settings
 from trainerday_server.workouts.formats import MAX_FILE_BYTES as MAX_WORKOUT_FILE_BYTES
 from trainerday_server.workouts.routes import router as workouts_router
 
@@ -69,7 +71,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Webhook deliveries go out from every serving process unless a separate `trainerday-server worker`
+        # does it (TRAINERDAY_WEBHOOKS_WORKER=false); the tests' app turns it on only where a test wants it.
+        worker = worker_from_settings(engine, settings) if settings.webhooks_worker else None
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -106,6 +115,7 @@ def create_app(
     app.include_router(activities_router)
     app.include_router(analytics_router)
     app.include_router(oauth_router)
+    app.include_router(webhooks_router)
     app.include_router(web_router)
     install_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -214,6 +224,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "type": "http",
         "scheme": "bearer",
         "description": "A personal API key, td_..., with the scopes chosen when it was created.",
+    }
+    schemes["oauthClient"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An OAuth app's client_id and client_secret (webhook subscriptions).",
     }
     schemas = schema["components"].setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA

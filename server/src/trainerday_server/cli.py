@@ -127,6 +127,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    _check_webhook_schedule(settings)
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
@@ -138,6 +139,38 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _check_webhook_schedule(settings: Any) -> None:
+    try:
+        settings.webhook_retry_delays  # noqa: B018 - refuse a bad schedule before starting
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks, apart from `serve` (then set TRAINERDAY_WEBHOOKS_WORKER=false for `serve`).
+
+    Any number may run at once, on one machine or many: each delivery is claimed by one of them. Stops
+    cleanly on SIGINT or SIGTERM (a delivery in flight is finished or, if cut off, sent again later)."""
+    import signal
+
+    from trainerday_server.webhooks.worker import worker_from_settings
+
+    settings = get_settings()
+    _check_webhook_schedule(settings)
+    engine = open_database()
+    delivery = worker_from_settings(engine, settings)
+    signal.signal(signal.SIGTERM, lambda *_: delivery.request_stop())
+    err.print("delivering webhooks (Ctrl+C to stop)")
+    try:
+        delivery.start(background=False)  # returns once stopped
+    except KeyboardInterrupt:
+        pass
+    finally:
+        delivery.stop()
+        engine.dispose()
 
 
 @db_app.command("upgrade")

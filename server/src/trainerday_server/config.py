@@ -35,12 +35,38 @@ class Settings(BaseSettings):
     signup: Literal["open", "closed"] = "open"
     # Apps applied for on /developer/apps wait for `clients approve` (manual), or are approved at once (auto).
     app_approval: Literal["manual", "auto"] = "manual"
+    # Webhooks (docs/webhooks.md). The delivery worker runs inside `serve` unless turned off here (then run
+    # `trainerday-server worker`). Retry delays in seconds, comma-separated: about a day in all by default.
+    webhooks_worker: bool = True
+    webhooks_retry_schedule: str = "5,30,120,600,1800,3600,7200,14400,28800,28800"
+    # Plain http (and loopback addresses) for callbacks: tests and local development only.
+    webhooks_allow_http: bool = False
+    # Callbacks to private networks (10/8, 172.16/12, 192.168/16, fc00::/7...), for a receiver on the LAN.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = 5.0
+    webhooks_poll_seconds: float = 1.0
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'trainerday.db').resolve()}"
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        """The retry schedule as seconds; ValueError says what is wrong with it."""
+        try:
+            delays = [float(part) for part in self.webhooks_retry_schedule.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(
+                f"TRAINERDAY_WEBHOOKS_RETRY_SCHEDULE={self.webhooks_retry_schedule!r}: "
+                "expected seconds separated by commas, such as 1,2,4"
+            ) from None
+        if not delays or any(not 0 <= d <= 7 * 24 * 3600 for d in delays):
+            raise ValueError(
+                "TRAINERDAY_WEBHOOKS_RETRY_SCHEDULE needs at least one delay, each 0 to 604800 seconds"
+            )
+        return delays
 
     @property
     def resolved_secret_key(self) -> bytes:

@@ -21,6 +21,7 @@ from trainerday_server.models import (
     OAuthToken,
     WebSession,
 )
+from trainerday_server.webhooks import outbox
 
 if TYPE_CHECKING:
     from trainerday_server.activities.storage import FileStorage
@@ -108,6 +109,8 @@ def delete_account(session: Session, storage: FileStorage, athlete_id: int) -> N
     if session.get(Athlete, athlete_id) is None:
         raise NotFound("athlete not found")
     file_keys = list(session.scalars(sa.select(Activity.file_key).where(Activity.athlete_id == athlete_id)))
+    # Before the tokens go: the apps the athlete authorized are entitled to hear that they lost access.
+    outbox.emit(session, athlete_id, "connection.revoked", {"reason": "account_deleted"})
     owned_clients = sa.select(OAuthApplication.client_pk).where(
         OAuthApplication.athlete_id == athlete_id, OAuthApplication.client_pk.is_not(None)
     )

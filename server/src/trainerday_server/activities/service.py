@@ -36,6 +36,7 @@ from trainerday_server.athlete.service import bump_data_revision, ftp_on, get_at
 from trainerday_server.db import session_scope
 from trainerday_server.errors import Conflict, NotFound, ValidationFailed
 from trainerday_server.models import Activity, ActivityPowerCurve, Athlete
+from trainerday_server.webhooks import outbox
 
 # Another file of the same ride: it starts within this many seconds of an existing activity and its elapsed
 # time is within DUPLICATE_DURATION of that activity's (a device's own elapsed time and the span of an
@@ -116,6 +117,7 @@ def upload_activity(
             # Fitness, the season curve and summaries read every ride, linked to the plan or not.
             bump_data_revision(session, athlete_id)
             body = activity_json(activity, detail=True)
+            outbox.emit(session, athlete_id, "activity.created", body)
     except BaseException:
         if written:
             storage.delete(key)
@@ -426,6 +428,7 @@ def update_activity(session: Session, athlete_id: int, activity_id: int, changes
     if "description" in changes:
         activity.description = changes["description"]
     session.flush()
+    outbox.emit(session, athlete_id, "activity.updated", lambda: activity_json(activity, detail=True))
     return activity
 
 
@@ -439,4 +442,5 @@ def delete_activity(
         key = activity.file_key
         session.delete(activity)  # its curve row goes with it (ON DELETE CASCADE)
         bump_data_revision(session, athlete_id)  # fitness and summaries read every ride
+        outbox.emit(session, athlete_id, "activity.deleted", {"id": activity_id})
     storage.delete(key)

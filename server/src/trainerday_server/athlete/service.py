@@ -13,7 +13,10 @@ from trainerday_server.athlete.zones import Zone, heart_rate_zones, power_zones
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Athlete, FtpHistory
 from trainerday_server.models.athlete import new_data_revision
+from trainerday_server.webhooks import outbox
 
+# What the training zones are computed from: changing one is an athlete.updated webhook event.
+_ZONE_FIELDS = frozenset({"ftp", "lthr", "max_heart_rate", "resting_heart_rate"})
 # Fields that may be cleared with null; the others must keep a value.
 _NULLABLE = frozenset({"weight_kg", "lthr", "max_heart_rate", "resting_heart_rate", "ctl_start", "atl_start"})
 
@@ -62,12 +65,15 @@ def update_profile(session: Session, athlete_id: int, changes: dict[str, Any]) -
         if merged["lthr"] is not None and merged["lthr"] > merged["max_heart_rate"]:
             raise ValidationFailed.single("lthr", "cannot be above maxHeartRate")
     new_ftp = changes.get("ftp")
+    zones_changed = any(getattr(athlete, f) != v for f, v in changes.items() if f in _ZONE_FIELDS)
     for field, value in changes.items():
         setattr(athlete, field, value)
     athlete.data_revision = new_data_revision()  # zones, metrics, calendar: all may read anew
     if new_ftp is not None:
         _record_ftp(session, athlete.id, today_for(athlete), new_ftp)
     session.flush()
+    if zones_changed:
+        outbox.emit(session, athlete.id, "athlete.updated", lambda: profile_json(athlete))
     return athlete
 
 
@@ -107,6 +113,13 @@ def ftp_on(session: Session, athlete_id: int, day: dt.date) -> int:
             .limit(1)
         )
     return ftp if ftp is not None else get_athlete(session, athlete_id).ftp
+
+
+def profile_json(athlete: Athlete) -> dict[str, Any]:
+    """The profile exactly as GET /api/v1/athlete answers it (camelCase)."""
+    from trainerday_server.athlete.schemas import AthleteOut
+
+    return AthleteOut.model_validate(profile(athlete)).model_dump(mode="json", by_alias=True)
 
 
 def profile(athlete: Athlete) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from trainerday_server.athlete.service import bump_data_revision, current_ftp
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Activity, CalendarEvent
 from trainerday_server.schemas import wire_timestamp
+from trainerday_server.webhooks import outbox
 from trainerday_server.workouts import service as workouts
 from trainerday_server.workouts.service import WorkoutDraft
 from trainerday_server.workouts.structure import Workout, stored_workout
@@ -93,6 +94,9 @@ def create_event(session: Session, athlete_id: int, draft: EventDraft) -> Calend
     bump_data_revision(session, athlete_id)
     session.flush()
     keep_completion_true(session, event)
+    outbox.emit(
+        session, athlete_id, "calendar_event.created", lambda: one_event_json(session, athlete_id, event)
+    )
     return event
 
 
@@ -113,6 +117,9 @@ def replace_event(session: Session, athlete_id: int, event_id: int, draft: Event
     bump_data_revision(session, athlete_id)
     session.flush()
     keep_completion_true(session, event)
+    outbox.emit(
+        session, athlete_id, "calendar_event.updated", lambda: one_event_json(session, athlete_id, event)
+    )
     return event
 
 
@@ -130,6 +137,7 @@ def delete_event(session: Session, athlete_id: int, event_id: int) -> None:
     session.delete(get_event(session, athlete_id, event_id))
     bump_data_revision(session, athlete_id)
     session.flush()
+    outbox.emit(session, athlete_id, "calendar_event.deleted", {"id": event_id})
 
 
 def event_json(event: CalendarEvent, ftp: int, completed: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from trainerday_server.models.oauth_authorization_code import OAuthAuthorization
 from trainerday_server.models.oauth_client import OAuthClient
 from trainerday_server.models.oauth_token import OAuthToken
 from trainerday_server.models.web_session import WebSession
+from trainerday_server.models.webhook import WebhookDelivery, WebhookEvent, WebhookSubscription
 from trainerday_server.models.workout import LibraryWorkout
 
 __all__ = [
@@ -32,4 +33,7 @@ __all__ = [
     "OAuthClient",
     "OAuthToken",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -24,6 +24,7 @@ from trainerday_server.auth.scopes import format_scopes
 from trainerday_server.auth.tokens import new_token, token_hash
 from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from trainerday_server.webhooks import outbox
 
 Clock = Callable[[], dt.datetime]
 
@@ -304,6 +305,13 @@ def disconnect(session: Session, athlete_id: int, client_id: str, now: dt.dateti
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
+    )
+    outbox.emit(
+        session,
+        athlete_id,
+        "connection.revoked",
+        {"clientId": client_id, "reason": "disconnected"},
+        client_pk=client_pk,
     )
     tokens = session.execute(
         sa.update(OAuthToken)

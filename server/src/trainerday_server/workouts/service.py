@@ -23,6 +23,7 @@ from trainerday_server.athlete.service import bump_data_revision
 from trainerday_server.errors import NotFound
 from trainerday_server.models import LibraryWorkout
 from trainerday_server.schemas import wire_timestamp
+from trainerday_server.webhooks import outbox
 from trainerday_server.workouts.formats import import_workout
 from trainerday_server.workouts.metrics import PlannedMetrics, planned_metrics
 from trainerday_server.workouts.structure import (
@@ -154,6 +155,7 @@ def _add(
     _store(row, workout, duration_minutes, ftp)
     session.add(row)
     session.flush()
+    outbox.emit(session, athlete_id, "workout.created", lambda: workout_json(row, ftp))
     return row
 
 
@@ -193,6 +195,7 @@ def replace_workout(
     row = get_workout(session, athlete_id, workout_id)
     _store(row, *draft.parse(""), ftp)
     session.flush()
+    outbox.emit(session, athlete_id, "workout.updated", lambda: workout_json(row, ftp))
     return row
 
 
@@ -202,6 +205,7 @@ def delete_workout(session: Session, athlete_id: int, workout_id: int) -> None:
     # The foreign key clears the events' workout_id, which the calendar read shows.
     bump_data_revision(session, athlete_id)
     session.flush()
+    outbox.emit(session, athlete_id, "workout.deleted", {"id": workout_id})
 
 
 def list_workouts(

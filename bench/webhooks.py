@@ -1,0 +1,208 @@
+"""Webhooks: deliveries per second to a loopback receiver, and what webhooks add to the write causing them.
+
+1. Throughput: ``--events`` events (10,000) are queued for ``--athletes`` athletes, each with a subscription,
+   then the delivery worker (the one ``serve`` runs) sends them, signed, to a receiver process on 127.0.0.1
+   (HTTP/1.1, keep-alive). Deliveries of one athlete go out in order, one at a time; athletes in parallel.
+2. Write latency: ``POST /api/v1/calendar/events`` in process, alternating rounds of writes by an athlete
+   without a subscription (emit is then one indexed query, nothing written) and by an athlete with one (the
+   event and its delivery are written in the transaction); once with no worker running (the cost of the
+   emit alone) and once with the worker delivering alongside, in the same process, as inside ``serve``.
+   The median per write of each, and their ratio. Target: ≤ 1.05.
+
+    python bench/webhooks.py [--events 10000] [--athletes 1,20] [--writes 200] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+RECEIVER = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def start_receiver() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    return process, f"http://127.0.0.1:{port}/hook"
+
+
+def setup(tmp: Path, athletes: int, url: str):  # type: ignore[no-untyped-def]
+    from trainerday_server.accounts.service import create_athlete
+    from trainerday_server.api_keys.service import create_key
+    from trainerday_server.app import create_app
+    from trainerday_server.auth.scopes import ALL_SCOPES
+    from trainerday_server.config import Settings
+    from trainerday_server.db import session_scope
+    from trainerday_server.migrate import upgrade
+    from trainerday_server.webhooks.service import Owner, SecretBox, create_subscription
+
+    settings = Settings(data_dir=tmp, webhooks_worker=False, webhooks_allow_http=True, log_level="warning")
+    upgrade(settings.resolved_database_url)
+    app = create_app(settings)
+    secret = settings.resolved_secret_key
+    keys: list[tuple[int, str]] = []
+    with session_scope(app.state.write_sessions) as session:
+        for i in range(athletes + 1):  # the last one never subscribes
+            athlete = create_athlete(session, f"bench{i}@example.com", "bench password", name="B", ftp=250)
+            key = create_key(session, secret, athlete.id, name="b", scopes=ALL_SCOPES)
+            keys.append((athlete.id, key.plaintext))
+            if i < athletes:
+                owner = Owner(athlete_id=athlete.id, api_key_id=key.key.id, scopes=ALL_SCOPES)
+                create_subscription(session, SecretBox(secret), owner, url, None)
+    return settings, app, keys
+
+
+def make_worker(app, settings):  # type: ignore[no-untyped-def]
+    from trainerday_server.webhooks.worker import worker_from_settings
+
+    return worker_from_settings(app.state.engine, settings)
+
+
+def throughput(events: int, athletes: int) -> dict[str, float]:
+    from trainerday_server.db import session_scope
+    from trainerday_server.models import WebhookDelivery
+    from trainerday_server.webhooks import outbox
+
+    receiver, url = start_receiver()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, app, keys = setup(Path(tmp), athletes, url)
+            started = time.perf_counter()
+            with session_scope(app.state.write_sessions) as session:
+                for n in range(events):
+                    athlete_id = keys[n % athletes][0]
+                    outbox.emit(session, athlete_id, "workout.created", {"id": n, "title": f"workout {n}"})
+            queued = time.perf_counter() - started
+            worker = make_worker(app, settings)
+            started = time.perf_counter()
+            worker.start()
+            done = 0
+            with app.state.engine.connect() as conn:
+                while done < events:
+                    time.sleep(0.1)
+                    done = (
+                        conn.scalar(
+                            sa.select(sa.func.count()).where(WebhookDelivery.status == outbox.DELIVERED)
+                        )
+                        or 0
+                    )
+                    conn.rollback()
+                    if time.perf_counter() - started > 600:
+                        raise SystemExit(f"only {done} of {events} delivered in 10 minutes")
+            elapsed = time.perf_counter() - started
+            worker.stop()
+            app.state.engine.dispose()
+    finally:
+        receiver.terminate()
+        receiver.wait()
+    return {
+        "athletes": athletes,
+        "events": events,
+        "emit_us_each": round(queued / events * 1e6, 1),
+        "delivery_seconds": round(elapsed, 2),
+        "deliveries_per_second": round(events / elapsed),
+    }
+
+
+def write_latency(writes: int, rounds: int, *, deliver: bool = True) -> dict[str, float]:
+    from starlette.testclient import TestClient
+
+    receiver, url = start_receiver()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, app, keys = setup(Path(tmp), 1, url)
+            subscribed, unsubscribed = keys[0][1], keys[1][1]
+            worker = make_worker(app, settings)
+            if deliver:
+                worker.start()
+            body = {
+                "calendarDate": "2026-01-15",
+                "embedWorkout": {"title": "Easy", "segments": [[10, 50, 50]]},
+            }
+            off: list[float] = []
+            on: list[float] = []
+            with TestClient(app) as client:
+
+                def per_write(key: str) -> float:
+                    headers = {"Authorization": f"Bearer {key}"}
+                    timings = []
+                    for _ in range(writes):
+                        started = time.perf_counter()
+                        client.post("/api/v1/calendar/events", json=body, headers=headers).raise_for_status()
+                        timings.append(time.perf_counter() - started)
+                    return statistics.median(timings) * 1e6
+
+                per_write(unsubscribed)  # warm up
+                per_write(subscribed)
+                for _ in range(rounds):
+                    off.append(per_write(unsubscribed))
+                    on.append(per_write(subscribed))
+                    print(
+                        f"  write without a subscription {off[-1]:6.0f} µs   with one {on[-1]:6.0f} µs",
+                        flush=True,
+                    )
+            worker.stop()
+            app.state.engine.dispose()
+    finally:
+        receiver.terminate()
+        receiver.wait()
+    return {
+        "worker_delivering": deliver,
+        "writes_per_round": writes,
+        "rounds": rounds,
+        "without_subscription_us": round(statistics.median(off)),
+        "with_subscription_us": round(statistics.median(on)),
+        "ratio_median": round(statistics.median(o / f for o, f in zip(on, off, strict=True)), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--athletes", default="1,20", help="comma-separated: one throughput run for each")
+    parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    results: dict[str, Any] = {"benchmark": "webhooks", "throughput": [], "write_latency": []}
+    for athletes in (int(a) for a in args.athletes.split(",")):
+        result = throughput(args.events, athletes)
+        print(f"  {result}", flush=True)
+        results["throughput"].append(result)
+    # Events queued but not sent (the emit alone), then sent by the worker alongside, as inside `serve`.
+    for deliver in (False, True):
+        results["write_latency"].append(write_latency(args.writes, args.rounds, deliver=deliver))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
