@@ -7,6 +7,9 @@ import datetime as dt
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller
 
+FITNESS = "/api/v1/athlete/fitness"
+SUMMARY = "/api/v1/athlete/summary"
+
 
 def test_a_suggestion_goes_away_once_the_athlete_has_taken_it(client, me: Caller):
     """A ride's FTP suggestion compares with the athlete's FTP now, not only the one the ride was measured at:
@@ -32,3 +35,92 @@ def test_a_suggestion_never_asks_for_less_than_the_current_ftp(client, me: Calle
     assert (partly["ftp"], partly["currentFtp"]) == (suggestion["ftp"], 205)
     assert client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 400}).status_code == 200
     assert client.get(f"/api/v1/activities/{strong['id']}", headers=me.headers).json()["suggestions"] == []
+
+
+def test_weeks_months_and_fitness_follow_the_athletes_time_zone(client, me: Caller):
+    """A ride late on a Sunday (UTC) is Monday in Auckland: it counts in the Monday's week, and one on the
+    last evening of March (UTC) counts in April, as its own startTimeLocal says."""
+    zone = client.patch("/api/v1/athlete", headers=me.headers, json={"timezone": "Pacific/Auckland"})
+    assert zone.status_code == 200, zone.text
+    sunday_utc = dt.datetime(2025, 3, 9, 20, tzinfo=dt.UTC)  # Monday 10 March, 09:00 in Auckland
+    march_utc = dt.datetime(2025, 3, 31, 20, tzinfo=dt.UTC)  # Tuesday 1 April, 09:00 in Auckland
+    monday = upload_ride(client, me, sunday_utc, minutes=30, seed=1)
+    april = upload_ride(client, me, march_utc, minutes=30, seed=2)
+    assert monday["startTimeLocal"][:10] == "2025-03-10" and april["startTimeLocal"][:10] == "2025-04-01"
+
+    weeks = client.get(
+        SUMMARY, headers=me.headers, params={"startDate": "2025-03-03", "endDate": "2025-03-16"}
+    ).json()["periods"]
+    assert [(w["startDate"], w["endDate"], w["done"]["rides"]) for w in weeks] == [
+        ("2025-03-03", "2025-03-09", 0),
+        ("2025-03-10", "2025-03-16", 1),
+    ]
+    months = client.get(
+        SUMMARY,
+        headers=me.headers,
+        params={"startDate": "2025-03-01", "endDate": "2025-04-30", "period": "month"},
+    ).json()["periods"]
+    assert [(m["startDate"], m["endDate"], m["done"]["rides"]) for m in months] == [
+        ("2025-03-01", "2025-03-31", 1),
+        ("2025-04-01", "2025-04-30", 1),
+    ]
+    days = client.get(
+        FITNESS, headers=me.headers, params={"startDate": "2025-03-09", "endDate": "2025-03-10"}
+    ).json()["days"]
+    assert [(d["date"], d["tss"]) for d in days] == [("2025-03-09", 0.0), ("2025-03-10", monday["tss"])]
+
+
+def test_a_week_across_new_year_and_a_leap_day(client, me: Caller):
+    """Weeks run Monday to Sunday even across a year's end (2024-12-30 is the Monday of ISO week 2025-W01),
+    and February of a leap year ends on the 29th."""
+    weeks = client.get(
+        SUMMARY, headers=me.headers, params={"startDate": "2024-12-25", "endDate": "2025-01-06"}
+    ).json()["periods"]
+    assert [(w["startDate"], w["endDate"]) for w in weeks] == [
+        ("2024-12-25", "2024-12-29"),
+        ("2024-12-30", "2025-01-05"),
+        ("2025-01-06", "2025-01-06"),
+    ]
+    months = client.get(
+        SUMMARY,
+        headers=me.headers,
+        params={"startDate": "2024-01-31", "endDate": "2024-03-01", "period": "month"},
+    ).json()["periods"]
+    assert [(m["startDate"], m["endDate"]) for m in months] == [
+        ("2024-01-31", "2024-01-31"),
+        ("2024-02-01", "2024-02-29"),
+        ("2024-03-01", "2024-03-01"),
+    ]
+
+
+def test_compliance_is_zero_when_planned_and_nothing_done_and_null_when_nothing_planned(client, me: Caller):
+    planned = client.post(
+        "/api/v1/calendar/events",
+        headers=me.headers,
+        json={"calendarDate": "2025-03-04", "embedWorkout": {"title": "Z2", "segments": [[30, 60, 60]]}},
+    )
+    assert planned.status_code == 201, planned.text
+    upload_ride(client, me, at(dt.date(2025, 3, 12)), minutes=30, seed=4)
+    weeks = client.get(
+        SUMMARY, headers=me.headers, params={"startDate": "2025-03-03", "endDate": "2025-03-16"}
+    ).json()["periods"]
+    assert [(w["planned"]["workouts"], w["done"]["rides"], w["compliancePercent"]) for w in weeks] == [
+        (1, 0, 0),
+        (0, 1, None),
+    ]
+
+
+def test_no_ftp_estimate_from_a_ride_shorter_than_twenty_minutes(client, me: Caller):
+    """A hard 19-minute ride has no 20-minute power: the estimate stays null rather than reading a shorter
+    effort (or a sentinel) as one, and the ride suggests nothing."""
+    today = client.app.state.clock().date()
+    short = upload_ride(client, me, at(today - dt.timedelta(days=1)), minutes=19, watts_scale=2.0)
+    assert 1200 not in short["powerCurve"]["seconds"]
+    assert short["suggestions"] == []
+    estimate = client.get("/api/v1/athlete/ftp-estimate", headers=me.headers).json()
+    assert (estimate["ftp"], estimate["basedOn"]) == (None, [])
+    twenty = upload_ride(client, me, at(today), minutes=20, watts_scale=1.0)
+    best = dict(zip(twenty["powerCurve"]["seconds"], twenty["powerCurve"]["watts"], strict=True))[1200]
+    estimate = client.get("/api/v1/athlete/ftp-estimate", headers=me.headers).json()
+    assert estimate["ftp"] == round(0.95 * best)
+    assert [r["activityId"] for r in estimate["basedOn"]] == [twenty["id"]]
