@@ -6,9 +6,12 @@ import datetime as dt
 
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller
+from trainerday_server.analytics.curves import decode_curves, encode_curve, season_best
 
 FITNESS = "/api/v1/athlete/fitness"
 SUMMARY = "/api/v1/athlete/summary"
+CURVE = "/api/v1/athlete/power-curve"
+ESTIMATE = "/api/v1/athlete/ftp-estimate"
 
 
 def test_a_suggestion_goes_away_once_the_athlete_has_taken_it(client, me: Caller):
@@ -124,3 +127,34 @@ def test_no_ftp_estimate_from_a_ride_shorter_than_twenty_minutes(client, me: Cal
     estimate = client.get("/api/v1/athlete/ftp-estimate", headers=me.headers).json()
     assert estimate["ftp"] == round(0.95 * best)
     assert [r["activityId"] for r in estimate["basedOn"]] == [twenty["id"]]
+
+
+def test_a_ride_whose_power_reads_zero_throughout_sets_no_curve_and_no_ftp(client, me: Caller):
+    """A head unit that records a power field with no meter paired writes 0 W on every record (the shared
+    nick.fit). Its 0 W is no effort: it must not make a season curve of zeros beyond the powered rides, nor
+    an FTP estimate of 0 W."""
+    today = client.app.state.clock().date()
+    unpowered = upload_ride(client, me, at(today - dt.timedelta(days=5)), minutes=90, watts_scale=0.0)
+    assert set(unpowered["powerCurve"]["watts"]) == {0.0}
+    window = {"startDate": (today - dt.timedelta(days=30)).isoformat(), "endDate": today.isoformat()}
+    assert client.get(CURVE, headers=me.headers, params=window).json()["points"] == []
+    estimate = client.get(ESTIMATE, headers=me.headers).json()
+    assert (estimate["ftp"], estimate["basedOn"]) == (None, [])
+
+    powered = upload_ride(client, me, at(today - dt.timedelta(days=4)), minutes=10, seed=5)
+    points = client.get(CURVE, headers=me.headers, params=window).json()["points"]
+    own = dict(zip(powered["powerCurve"]["seconds"], powered["powerCurve"]["watts"], strict=True))
+    assert points and {p["activityId"] for p in points} == {powered["id"]}
+    assert all(p["watts"] == own[p["seconds"]] for p in points)
+    assert max(p["seconds"] for p in points) <= 600
+    assert client.get(ESTIMATE, headers=me.headers).json()["ftp"] is None
+
+
+def test_season_best_leaves_out_durations_only_zero_watt_rides_lasted():
+    unpowered = {"seconds": [1, 2, 3], "watts": [0.0, 0.0, 0.0]}
+    powered = {"seconds": [1, 2], "watts": [300.0, 250.0]}
+    assert season_best(decode_curves([encode_curve(unpowered), encode_curve(powered)])) == [
+        (1, 1, 300.0),
+        (2, 1, 250.0),
+    ]
+    assert season_best(decode_curves([encode_curve(unpowered)])) == []
