@@ -158,3 +158,16 @@ def test_season_best_leaves_out_durations_only_zero_watt_rides_lasted():
         (2, 1, 250.0),
     ]
     assert season_best(decode_curves([encode_curve(unpowered)])) == []
+
+
+def test_a_ride_measured_above_todays_ftp_still_suggests_what_it_implies(client, me: Caller):
+    """After the athlete lowers the FTP, a ride measured at the old, higher FTP that implies more than today's
+    suggests it: the comparison is with the FTP now."""
+    today = client.app.state.clock().date()
+    assert client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 400}).status_code == 200
+    ride = upload_ride(client, me, at(today - dt.timedelta(days=1)), minutes=45, watts_scale=1.2)
+    assert ride["ftp"] == 400 and ride["suggestions"] == []
+    twenty = dict(zip(ride["powerCurve"]["seconds"], ride["powerCurve"]["watts"], strict=True))[1200]
+    assert client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 150}).status_code == 200
+    [suggestion] = client.get(f"/api/v1/activities/{ride['id']}", headers=me.headers).json()["suggestions"]
+    assert (suggestion["ftp"], suggestion["currentFtp"]) == (round(0.95 * twenty), 150)

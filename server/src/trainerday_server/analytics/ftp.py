@@ -24,8 +24,8 @@ def ftp_from_twenty_minutes(watts: float) -> int:
 def ftp_suggestions(
     power_curve: dict[str, Any] | None, ftp: int, current_ftp: int | None = None
 ) -> list[dict[str, Any]]:
-    """What a ride suggests about the athlete's FTP: its best 20 minutes imply one above both ``ftp`` (the
-    FTP the ride was measured at) and ``current_ftp`` (the athlete's now, when known). Comparing with the
+    """What a ride suggests about the athlete's FTP: its best 20 minutes imply one above ``current_ftp``
+    (the athlete's FTP now; when not given, ``ftp``, the one the ride was measured at). Comparing with the
     FTP now matters: a suggestion the athlete has taken, or an old ride below today's FTP, must not keep
     asking. Only a suggestion: nothing but the athlete changes the FTP."""
     watts = watts_at(power_curve, TEST_SECONDS)
@@ -33,7 +33,7 @@ def ftp_suggestions(
         return []
     estimate = ftp_from_twenty_minutes(watts)
     now = ftp if current_ftp is None else current_ftp
-    if estimate <= max(ftp, now):
+    if estimate <= now:
         return []
     return [
         {
