@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+
+import pytest
 
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller
 from trainerday_server.analytics.curves import decode_curves, encode_curve, season_best
+from trainerday_server.analytics.load import fitness_days
 
 FITNESS = "/api/v1/athlete/fitness"
 SUMMARY = "/api/v1/athlete/summary"
@@ -171,3 +175,59 @@ def test_a_ride_measured_above_todays_ftp_still_suggests_what_it_implies(client,
     assert client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 150}).status_code == 200
     [suggestion] = client.get(f"/api/v1/activities/{ride['id']}", headers=me.headers).json()["suggestions"]
     assert (suggestion["ftp"], suggestion["currentFtp"]) == (round(0.95 * twenty), 150)
+
+
+def naive_series(
+    start: dt.date,
+    end: dt.date,
+    done: dict[dt.date, float],
+    planned: dict[dt.date, float],
+    origin: dt.date | None,
+    project_after: dt.date | None,
+    ctl0: float,
+    atl0: float,
+) -> list[tuple[dt.date, float, float, float, float, bool]]:
+    """TrainingPeaks' recurrences day by day from the first day of history, the slow obvious way."""
+    first = start if origin is None else min(start, origin)
+    ctl, atl, history, out = ctl0, atl0, {}, []
+    day = first
+    while day <= end:
+        projected = project_after is not None and day > project_after
+        load = planned.get(day, 0.0) if projected else done.get(day, 0.0)
+        yesterday = ctl - atl
+        if origin is not None and day >= origin:
+            ctl += (load - ctl) / 42
+            atl += (load - atl) / 7
+        history[day] = ctl
+        if day >= start:
+            ramp = ctl - history.get(day - dt.timedelta(days=7), ctl0)
+            out.append((day, ctl, atl, yesterday, ramp, projected))
+        day += dt.timedelta(days=1)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fitness_series_equals_the_day_by_day_recurrence(seed):
+    """The series skips the history before a window in leaps; it must give what stepping every day gives,
+    for windows before, across and long after the rides, with seeds and projection."""
+    rng = random.Random(seed)
+    base = dt.date(2015, 1, 1)
+    done = {
+        base + dt.timedelta(days=rng.randrange(0, 2000)): round(rng.uniform(0, 300), 1) for _ in range(60)
+    }
+    planned = {
+        base + dt.timedelta(days=rng.randrange(1500, 2600)): float(rng.randrange(20, 150)) for _ in range(30)
+    }
+    origin = min(done) if seed % 4 else None
+    start = base + dt.timedelta(days=rng.randrange(-100, 4000))
+    end = start + dt.timedelta(days=rng.randrange(0, 400))
+    project_after = base + dt.timedelta(days=1900) if seed % 3 == 0 else None
+    ctl0, atl0 = (rng.uniform(0, 100), rng.uniform(0, 100)) if seed % 2 else (0.0, 0.0)
+    got = fitness_days(
+        start, end, done, planned, origin=origin, project_after=project_after, ctl_start=ctl0, atl_start=atl0
+    )
+    want = naive_series(start, end, done, planned, origin, project_after, ctl0, atl0)
+    assert [d.date for d in got] == [w[0] for w in want]
+    for d, (_, ctl, atl, tsb, ramp, projected) in zip(got, want, strict=True):
+        assert (d.ctl, d.atl, d.tsb, d.ramp_rate) == pytest.approx((ctl, atl, tsb, ramp), abs=1e-9)
+        assert d.projected == projected
