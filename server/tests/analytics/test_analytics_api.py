@@ -78,7 +78,7 @@ def assert_fitness(body: dict[str, Any], expected: list[dict[str, Any]]) -> None
 
 def expected_curve(rides: list[dict[str, Any]]) -> list[tuple[int, float, int]]:
     """(seconds, watts, activity id) per ladder duration: the best of the rides' own curves, earliest first
-    on a tie (rides ordered by local date, then id)."""
+    on a tie (rides ordered by local date, then id); none where the best is 0 W (no ride had power)."""
     ordered = sorted(rides, key=lambda r: (r["startTimeLocal"][:10], r["id"]))
     out = []
     for seconds in LADDER:
@@ -87,7 +87,7 @@ def expected_curve(rides: list[dict[str, Any]]) -> list[tuple[int, float, int]]:
             curve = dict(zip(ride["powerCurve"]["seconds"], ride["powerCurve"]["watts"], strict=True))
             if seconds in curve and (best is None or curve[seconds] > best[1]):
                 best = (seconds, curve[seconds], ride["id"])
-        if best is not None:
+        if best is not None and best[1] > 0:
             out.append(best)
     return out
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from trainerday_server.activities import service
 from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut, ActivityPatch, PowerCurveOut
+from trainerday_server.athlete.service import get_athlete
 from trainerday_server.auth.principal import Principal
 from trainerday_server.deps import SessionDep, require_scope
 from trainerday_server.schemas import IdPath, IsoDate
@@ -142,7 +143,8 @@ def read_power_curve(activity_id: IdPath, session: SessionDep, me: Reader) -> Re
 def update_activity(activity_id: IdPath, body: ActivityPatch, session: SessionDep, me: Writer) -> Response:
     changes = body.model_dump(include=body.model_fields_set)
     activity = service.update_activity(session, me.athlete_id, activity_id, changes)
-    return _json(service.activity_json(activity, detail=True))
+    current_ftp = get_athlete(session, me.athlete_id).ftp
+    return _json(service.activity_json(activity, detail=True, current_ftp=current_ftp))
 
 
 @router.delete("/{activity_id}", status_code=204, summary="Delete an activity and its stored file")

@@ -116,7 +116,7 @@ def upload_activity(
             session.add(_curve_row(activity))
             # Fitness, the season curve and summaries read every ride, linked to the plan or not.
             bump_data_revision(session, athlete_id)
-            body = activity_json(activity, detail=True)
+            body = activity_json(activity, detail=True, current_ftp=get_athlete(session, athlete_id).ftp)
             outbox.emit(session, athlete_id, "activity.created", body)
     except BaseException:
         if written:
@@ -278,8 +278,9 @@ def _timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def activity_json(activity: Activity, *, detail: bool) -> dict[str, Any]:
-    """The API shape: identity, then the metrics; the detail adds zones, power curve and warnings."""
+def activity_json(activity: Activity, *, detail: bool, current_ftp: int | None = None) -> dict[str, Any]:
+    """The API shape: identity, then the metrics; the detail adds zones, power curve, warnings and the
+    suggestions, which compare the ride with ``current_ftp`` (the athlete's FTP now) when given."""
     metrics = dict(activity.metrics)
     if not detail:
         for name in _DETAIL_ONLY:
@@ -296,7 +297,7 @@ def activity_json(activity: Activity, *, detail: bool) -> dict[str, Any]:
     }
     if detail:
         body["powerCurve"] = activity.power_curve
-        body["suggestions"] = ftp_suggestions(activity.power_curve, activity.ftp)
+        body["suggestions"] = ftp_suggestions(activity.power_curve, activity.ftp, current_ftp)
         body["description"] = activity.description
         body["device"] = activity.device
         body["file"] = {
@@ -355,7 +356,8 @@ def list_activities(
 
 
 def activity_detail(session: Session, athlete_id: int, activity_id: int) -> dict[str, Any]:
-    return activity_json(get_activity(session, athlete_id, activity_id, Activity.power_curve), detail=True)
+    activity = get_activity(session, athlete_id, activity_id, Activity.power_curve)
+    return activity_json(activity, detail=True, current_ftp=get_athlete(session, athlete_id).ftp)
 
 
 def power_curve(session: Session, athlete_id: int, activity_id: int) -> dict[str, Any]:

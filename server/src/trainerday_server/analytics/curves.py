@@ -57,8 +57,11 @@ def decode_curves(blobs: Sequence[bytes]) -> np.ndarray:
 
 
 def season_best(values: np.ndarray) -> list[tuple[int, int, float]]:
-    """``(seconds, row, watts)`` for every duration some ride lasted: the best value and the row it is in
-    (the first such row on a tie, so with rows in date order, the ride that set it first)."""
+    """``(seconds, row, watts)`` for every duration some ride lasted with power: the best value and the row
+    it is in (the first such row on a tie, so with rows in date order, the ride that set it first).
+
+    A best of 0 W is left out: it comes only from rides whose power reads zero throughout (a head unit that
+    records a power field with no meter paired), and is no effort; it must not be an FTP estimate of 0 W."""
     if values.shape[0] == 0:
         return []
     rows = values.argmax(axis=0)
@@ -66,7 +69,7 @@ def season_best(values: np.ndarray) -> list[tuple[int, int, float]]:
     return [
         (SEASON_DURATIONS[i], int(rows[i]), int(best[i]) / 10)
         for i in range(len(SEASON_DURATIONS))
-        if best[i] >= 0
+        if best[i] > 0
     ]
 
 

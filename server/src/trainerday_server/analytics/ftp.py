@@ -21,22 +21,27 @@ def ftp_from_twenty_minutes(watts: float) -> int:
     return round(FACTOR * watts)
 
 
-def ftp_suggestions(power_curve: dict[str, Any] | None, ftp: int) -> list[dict[str, Any]]:
-    """What a ride suggests about the athlete's FTP: its best 20 minutes imply one above ``ftp`` (the FTP
-    the ride was measured at). Only a suggestion: nothing but the athlete changes the FTP."""
+def ftp_suggestions(
+    power_curve: dict[str, Any] | None, ftp: int, current_ftp: int | None = None
+) -> list[dict[str, Any]]:
+    """What a ride suggests about the athlete's FTP: its best 20 minutes imply one above ``current_ftp``
+    (the athlete's FTP now; when not given, ``ftp``, the one the ride was measured at). Comparing with the
+    FTP now matters: a suggestion the athlete has taken, or an old ride below today's FTP, must not keep
+    asking. Only a suggestion: nothing but the athlete changes the FTP."""
     watts = watts_at(power_curve, TEST_SECONDS)
     if watts is None:
         return []
     estimate = ftp_from_twenty_minutes(watts)
-    if estimate <= ftp:
+    now = ftp if current_ftp is None else current_ftp
+    if estimate <= now:
         return []
     return [
         {
             "type": "ftp",
             "ftp": estimate,
-            "currentFtp": ftp,
+            "currentFtp": now,
             "method": METHOD,
             "message": f"Your best 20 minutes on this ride, {watts:g} W, imply an FTP of {estimate} W, "
-            f"above the {ftp} W it was measured at. Raise your FTP if it reflects your form.",
+            f"above your {now} W. Raise your FTP if it reflects your form.",
         }
     ]

@@ -63,7 +63,7 @@ def fitness_days(
     if count <= 0:
         return []
     one = dt.timedelta(days=1)
-    dates = [first + one * i for i in range(count)]
+    skip = (start - first).days
     loads = np.zeros(count)
     history_from = count if origin is None else max((origin - first).days, 0)
     projected = np.zeros(count, dtype=bool)
@@ -74,26 +74,51 @@ def fitness_days(
             i = (day - first).days
             if history_from <= i < count and projected[i] == wanted:
                 loads[i] += tss
+    # Days before the window (all but the week the ramp rate looks back over) are only needed for the state
+    # they leave, so they are passed over ride by ride, a gap at once: a window years after the first ride
+    # costs its own days, not the history's.
+    lead = max(skip - RAMP_DAYS, 0)
+    ctl, atl = _advance(ctl_start, atl_start, loads, history_from, lead)
+    yesterday = ctl - atl
     ctl_values, atl_values = [], []
-    ctl, atl = ctl_start, atl_start
-    for i, load in enumerate(loads.tolist()):
+    for i, load in enumerate(loads[lead:].tolist(), start=lead):
         if i >= history_from:
             ctl += (load - ctl) / CTL_DAYS
             atl += (load - atl) / ATL_DAYS
         ctl_values.append(ctl)
         atl_values.append(atl)
     ctl_array, atl_array = np.array(ctl_values), np.array(atl_values)
-    # Yesterday's CTL and ATL, and CTL seven days earlier; before the first day, the seeds.
-    before = np.r_[ctl_start - atl_start, ctl_array[:-1] - atl_array[:-1]]
-    ramp = ctl_array - np.r_[np.full(RAMP_DAYS, ctl_start), ctl_array[:-RAMP_DAYS]][:count]
+    size = count - lead
+    # Yesterday's CTL and ATL, and CTL seven days earlier; before the first day, the seeds (a window that
+    # starts after ``lead`` never reads the padding).
+    before = np.r_[yesterday, ctl_array[:-1] - atl_array[:-1]]
+    ramp = ctl_array - np.r_[np.full(RAMP_DAYS, ctl_start), ctl_array[:-RAMP_DAYS]][:size]
     columns = [ctl_array, atl_array, before, ramp]
     if digits is not None:
         columns = [np.round(c, digits) for c in columns]
-    skip = (start - first).days
-    ctl_out, atl_out, tsb_out, ramp_out = (c[skip:].tolist() for c in columns)
+    ctl_out, atl_out, tsb_out, ramp_out = (c[skip - lead :].tolist() for c in columns)
+    dates = [start + one * i for i in range(count - skip)]
     return [
         FitnessDay(day, done.get(day, 0.0), planned.get(day, 0.0), c, a, b, r, p)
         for day, c, a, b, r, p in zip(
-            dates[skip:], ctl_out, atl_out, tsb_out, ramp_out, projected[skip:].tolist(), strict=True
+            dates, ctl_out, atl_out, tsb_out, ramp_out, projected[skip:].tolist(), strict=True
         )
     ]
+
+
+def _advance(ctl: float, atl: float, loads: np.ndarray, begin: int, stop: int) -> tuple[float, float]:
+    """CTL and ATL after the days ``begin`` to ``stop`` - 1 of ``loads``: each day with a load by the
+    recurrence, each run of days without one as a single decay (``x * (1 - 1/n) ** days``)."""
+    if stop <= begin:
+        return ctl, atl
+    day = begin
+    for i in (np.flatnonzero(loads[begin:stop]) + begin).tolist():
+        gap = i - day
+        ctl *= (1 - 1 / CTL_DAYS) ** gap
+        atl *= (1 - 1 / ATL_DAYS) ** gap
+        load = float(loads[i])
+        ctl += (load - ctl) / CTL_DAYS
+        atl += (load - atl) / ATL_DAYS
+        day = i + 1
+    gap = stop - day
+    return ctl * (1 - 1 / CTL_DAYS) ** gap, atl * (1 - 1 / ATL_DAYS) ** gap
