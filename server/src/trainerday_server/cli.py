@@ -106,6 +106,8 @@ def serve(
     """Serve the API, the explorer (/docs) and the web pages."""
     import uvicorn
 
+    from trainerday_server.serving import uvicorn_options
+
     settings = get_settings()
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
@@ -117,6 +119,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        **uvicorn_options(),  # header and body limits and timeouts, no server banner
     )
 
 

@@ -21,7 +21,7 @@ from trainerday_server.errors import NotFound, ValidationFailed
 from trainerday_server.models import Activity, CalendarEvent
 from trainerday_server.schemas import wire_timestamp
 from trainerday_server.workouts import service as workouts
-from trainerday_server.workouts.service import WorkoutDraft
+from trainerday_server.workouts.service import PreparedWorkout, WorkoutDraft
 from trainerday_server.workouts.structure import Workout, stored_workout
 
 MAX_RANGE_DAYS = 366
@@ -33,7 +33,7 @@ class EventDraft:
     type: str | None
     title: str | None
     notes: str | None
-    workout: WorkoutDraft | None
+    workout: WorkoutDraft | PreparedWorkout | None  # prepared: validated and measured before the transaction
     workout_id: int | None = None  # a library workout to copy, or the source of ``workout``
 
 
@@ -56,6 +56,8 @@ def _planned_workout(session: Session, athlete_id: int, draft: EventDraft) -> di
             raise ValidationFailed.single(
                 "workoutId", f"no workout with id {draft.workout_id} in your library"
             )
+    if isinstance(draft.workout, PreparedWorkout):
+        return workouts.planned_json(draft.workout.workout, draft.workout.duration_minutes)
     if draft.workout is not None:
         return workouts.planned_json(*draft.workout.parse("embedWorkout"))
     if source is None:
