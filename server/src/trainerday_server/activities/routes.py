@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 
 from trainerday_server.activities import service
 from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut, ActivityPatch, PowerCurveOut
@@ -105,7 +106,11 @@ def read_streams(
         ),
     ] = None,
 ) -> Response:
-    return _json(service.streams(session, me.athlete_id, activity_id, types))
+    # Streamed a chunk at a time: a 160-hour ride's 36 MB of JSON is never held whole, and a slow reader
+    # holds one chunk (uvicorn waits for the client before asking for the next).
+    return StreamingResponse(
+        service.streams_json(session, me.athlete_id, activity_id, types), media_type=JSON
+    )
 
 
 @router.get(

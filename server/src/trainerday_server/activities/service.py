@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +31,12 @@ from trainerday_server.activities.linking import plan_for_ride
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.storage import FileStorage
-from trainerday_server.activities.streams import decode_streams, encode_streams, streams_to_json
+from trainerday_server.activities.streams import (
+    decode_streams,
+    encode_streams,
+    iter_streams_json,
+    streams_to_json,
+)
 from trainerday_server.athlete.service import bump_data_revision, ftp_on, get_athlete
 from trainerday_server.db import session_scope
 from trainerday_server.errors import Conflict, NotFound, ValidationFailed
@@ -345,6 +352,16 @@ def activity_detail(session: Session, athlete_id: int, activity_id: int) -> dict
 def power_curve(session: Session, athlete_id: int, activity_id: int) -> dict[str, Any]:
     activity = get_activity(session, athlete_id, activity_id, Activity.power_curve)
     return activity.power_curve or {"seconds": [], "watts": []}
+
+
+def streams_json(session: Session, athlete_id: int, activity_id: int, types: str | None) -> Iterator[bytes]:
+    """``streams`` serialised a chunk at a time (``iter_streams_json``), for a streamed response: what one
+    reader holds stays small however long the ride. The first chunk is produced here, so a missing activity
+    or an unknown type raises now, before any response begins."""
+    blob = get_activity(session, athlete_id, activity_id, Activity.streams).streams
+    chunks = iter_streams_json(blob, types)
+    first = next(chunks)
+    return itertools.chain([first], chunks)
 
 
 def streams(session: Session, athlete_id: int, activity_id: int, types: str | None) -> dict[str, Any]:

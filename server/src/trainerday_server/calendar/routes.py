@@ -17,6 +17,7 @@ from trainerday_server.calendar import service
 from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
 from trainerday_server.db import session_scope
 from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
+from trainerday_server.errors import ValidationFailed
 from trainerday_server.models import CalendarEvent
 from trainerday_server.routing import DirectRoute
 from trainerday_server.schemas import IdPath, parse_iso_date
@@ -77,6 +78,15 @@ def _date_parameter(name: str, description: str) -> dict[str, object]:
         "parameters": [
             _date_parameter("startDate", "First day, YYYY-MM-DD"),
             _date_parameter("endDate", "Last day, YYYY-MM-DD; at most 366 days after startDate"),
+            {
+                "name": "segments",
+                "in": "query",
+                "required": False,
+                "description": "false: each embedWorkout without its segments (segmentCount instead). "
+                f"A read may return at most {service.MAX_READ_BYTES:,} bytes; with segments, a long range "
+                "of long workouts may need a shorter range or segments=false.",
+                "schema": {"type": "boolean", "default": True},
+            },
         ],
         "security": [{"oauth2": ["calendar:read"]}],
     },
@@ -86,20 +96,29 @@ async def read_calendar(request: Request) -> Response:
     query = request.query_params
     start_date = parse_iso_date(query.get("startDate"), "startDate")
     end_date = parse_iso_date(query.get("endDate"), "endDate")
+    segments = _boolean(query.get("segments"), "segments", default=True)
     service.check_range(start_date, end_date)
     state = request.app.state
-    key = (me.athlete_id, start_date, end_date)
+    key = (me.athlete_id, start_date, end_date) if segments else (me.athlete_id, start_date, end_date, False)
     body = state.calendar_cache.get(key, me.data_revision)
     if body is None:
 
         def load() -> bytes:
             with session_scope(state.read_sessions) as session:
-                return service.calendar_body(session, me.athlete_id, start_date, end_date)
+                return service.calendar_body(session, me.athlete_id, start_date, end_date, segments=segments)
 
         # A miss computes every planned workout's metrics (milliseconds for a month): off the event loop.
         body = await run_in_threadpool(load)
         state.calendar_cache.put(key, me.data_revision, body)
     return Response(body, media_type=JSON)
+
+
+def _boolean(value: str | None, name: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValidationFailed.single(name, f"must be true or false, not {value!r}")
 
 
 @router.post(
