@@ -108,3 +108,33 @@ def once(
     answer = create()
     complete(claimed, answer.status_code, answer.body, answer.location)
     return answer
+
+
+class AlreadyAnswered(Exception):
+    """Raised by ``Claim.take`` when an identical request with this key was answered: replay ``stored``."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        super().__init__("already answered")
+        self.stored = stored
+
+
+@dataclass
+class Claim:
+    """``once`` for a service that runs its own write transaction (activity upload): the service calls
+    ``take`` inside that transaction before writing anything, and ``complete`` once it has its answer."""
+
+    athlete_id: int
+    key: str
+    path: str
+    record: IdempotencyRecord | None = None
+
+    def take(self, session: Session, payload: object) -> None:
+        """Claim the key for this request (identified by ``payload``), or raise AlreadyAnswered / 409."""
+        claimed = claim(session, self.athlete_id, self.key, fingerprint("POST", self.path, payload))
+        if isinstance(claimed, StoredResponse):
+            raise AlreadyAnswered(claimed)
+        self.record = claimed
+
+    def complete(self, status_code: int, body: bytes, location: str | None) -> None:
+        assert self.record is not None, "take() first"
+        complete(self.record, status_code, body, location)

@@ -20,10 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from trainerday_server import idempotency
 from trainerday_server.activities.files import decode_upload, read_upload
 from trainerday_server.activities.files.detect import DecodedUpload
 from trainerday_server.activities.fitexport import recording_to_fit
@@ -89,11 +91,13 @@ def upload_activity(
     source: Any,
     info: UploadInfo,
     max_bytes: int,
+    claim: idempotency.Claim | None = None,
 ) -> dict[str, Any]:
     """Decode, measure, store and link one uploaded file; the new activity as the API shows it.
 
     Raises ActivityFileError (400), PayloadTooLarge (413), ValidationFailed (400) and Conflict (409, with
     ``existingActivityId``) for a duplicate. ``source`` is the upload: bytes or a binary file object.
+    With an Idempotency-Key ``claim``, a retry of an answered upload raises ``idempotency.AlreadyAnswered``.
     """
     _check_info(info)
     decoded = decode_upload(source, max_bytes)
@@ -106,6 +110,8 @@ def upload_activity(
     try:
         with session_scope(write_sessions) as session:
             _lock_athlete(session, athlete_id)
+            if claim is not None:  # the file and the form identify the request
+                claim.take(session, [sha256, info.name, info.description, info.external_id, info.file_name])
             _refuse_duplicates(session, athlete_id, sha256, info.external_id, measured.metrics)
             activity = _new_activity(athlete_id, measured, info, key, sha256)
             activity.calendar_event_id = plan_for_ride(session, activity)
@@ -120,6 +126,8 @@ def upload_activity(
             if activity.calendar_event_id is not None:
                 bump_data_revision(session, athlete_id)
             body = activity_json(activity, detail=True)
+            if claim is not None:
+                claim.complete(201, orjson.dumps(body), f"/api/v1/activities/{activity.id}")
     except BaseException:
         if written:
             storage.delete(key)
