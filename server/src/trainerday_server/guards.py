@@ -1,12 +1,8 @@
 """HTTP hygiene that holds for every route, present and future, as ASGI middleware.
 
-- ``HeadAsGet``: ``HEAD`` is answered for every ``GET`` route, as ``GET`` without the body.
-- ``HeaderLimits``: 431 for request headers too many or too large (the server protocol in ``serving``
-  refuses them earlier, while they are read; this holds under any ASGI server).
-- ``OAuthErrorShape``: the OAuth token endpoints answer RFC 6749 error JSON even for the errors raised
-  before their handler runs (413 body too large, 415, an unreadable form), never problem+json.
-- ``SecurityHeaders``: ``X-Content-Type-Options: nosniff`` on every response; the API explorer (/docs) gets a
-  Content-Security-Policy whose script hashes are computed from the page itself, and may not be framed.
+- ``RequestGuards``: header limits (431), ``HEAD`` for every ``GET`` route, ``nosniff`` on every response,
+  RFC 6749 error JSON on the OAuth token endpoints even for errors raised before their handler runs (413,
+  an unreadable form), and the API explorer's Content-Security-Policy and framing headers.
 - ``ApiCors``: CORS for the API, the token endpoints and the OAuth metadata, from ``TRAINERDAY_CORS_ORIGINS``
   only; requests from other origins pass as if CORS did not exist (the browser then refuses them).
 
@@ -45,48 +41,89 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-class HeadAsGet:
-    """Serve ``HEAD`` as ``GET`` without the body: the same status and headers, Content-Length included."""
+class RequestGuards:
+    """Every guard but CORS, in one middleware layer (each layer costs the hottest request a few µs):
+
+    - 431 for more than ``MAX_HEADER_COUNT`` request headers or ``MAX_HEADER_BYTES`` of them in all (the
+      served protocol in ``serving`` refuses them earlier, while they are read; this holds under any
+      ASGI server);
+    - ``HEAD`` served as ``GET`` without the body: the same status and headers, Content-Length included;
+    - ``X-Content-Type-Options: nosniff`` on every response;
+    - on the OAuth token endpoints, problem+json answers given before their handler runs (413, an
+      unreadable form, 405...) turned into RFC 6749 error JSON (``_OAuthErrorShape``);
+    - on the API explorer (/docs), a Content-Security-Policy allowing exactly its own scripts, and no
+      framing (``_explorer``).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = scope["headers"]
+        if len(headers) > MAX_HEADER_COUNT or sum(len(n) + len(v) for n, v in headers) > MAX_HEADER_BYTES:
+            await _refuse_headers(scope, send)
+            return
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
+        path = scope["path"]
+        if path in EXPLORER_PATHS:
+            await _explorer(self.app, scope, receive, _without_body(send) if head else send)
+            return
+        if path.startswith(OAUTH_FORM_PATHS):
+            await _OAuthErrorShape(self.app)(scope, receive, _nosniff(_without_body(send) if head else send))
+            return
 
-        async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = _with_headers(message, _NOSNIFF)
+            elif head:
                 if message.get("more_body", False):
                     return
-                message = {"type": "http.response.body", "body": b""}
+                message = _EMPTY_BODY
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        await self.app(scope, receive, guarded_send)
 
 
-class HeaderLimits:
-    """431 for more than ``MAX_HEADER_COUNT`` request headers or more than ``MAX_HEADER_BYTES`` in all."""
+_NOSNIFF = ((b"x-content-type-options", b"nosniff"),)
+_EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = scope["headers"]
-            size = sum(len(name) + len(value) for name, value in headers)
-            if len(headers) > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
-                response = problem_response(
-                    431,
-                    "header-fields-too-large",
-                    f"the request has {len(headers)} header fields of {size:,} bytes in all; at most "
-                    f"{MAX_HEADER_COUNT} fields and {MAX_HEADER_BYTES:,} bytes are accepted",
-                    headers={"Connection": "close"},
-                )
-                await response(scope, _no_body, send)
+def _without_body(send: Send) -> Send:
+    async def without_body(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
                 return
-        await self.app(scope, receive, send)
+            message = _EMPTY_BODY
+        await send(message)
+
+    return without_body
+
+
+def _nosniff(send: Send) -> Send:
+    async def with_nosniff(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = _with_headers(message, _NOSNIFF)
+        await send(message)
+
+    return with_nosniff
+
+
+async def _refuse_headers(scope: Scope, send: Send) -> None:
+    headers = scope["headers"]
+    size = sum(len(name) + len(value) for name, value in headers)
+    response = problem_response(
+        431,
+        "header-fields-too-large",
+        f"the request has {len(headers)} header fields of {size:,} bytes in all; at most "
+        f"{MAX_HEADER_COUNT} fields and {MAX_HEADER_BYTES:,} bytes are accepted",
+        headers={"Connection": "close", "X-Content-Type-Options": "nosniff"},
+    )
+    await response(scope, _no_body, send)
 
 
 _OAUTH_ERRORS = {
@@ -99,7 +136,7 @@ _OAUTH_ERRORS = {
 }
 
 
-class OAuthErrorShape:
+class _OAuthErrorShape:
     """On the OAuth form endpoints, turn any problem+json answer (413, 415, a form that cannot be parsed, 405,
     503...) into RFC 6749 error JSON with the same status, so OAuth client libraries can read it."""
 
@@ -173,50 +210,30 @@ def explorer_csp(html: bytes) -> str:
     )
 
 
-class SecurityHeaders:
-    """``nosniff`` everywhere; the explorer pages get a CSP (their inline scripts' hashes) and no framing."""
+async def _explorer(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """The explorer page with its policy: the page is buffered (a few KiB) to hash its inline scripts."""
+    start: Message | None = None
+    chunks: list[bytes] = []
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    async def with_policy(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
             return
-        if scope["path"] in EXPLORER_PATHS:
-            await self._explorer(scope, receive, send)
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False) or start is None:
             return
+        page = b"".join(chunks)
+        extra = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"content-security-policy", explorer_csp(page).encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        await send(_with_headers(start, extra))
+        await send({"type": "http.response.body", "body": page})
 
-        async def with_nosniff(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = _with_headers(message, [(b"x-content-type-options", b"nosniff")])
-            await send(message)
-
-        await self.app(scope, receive, with_nosniff)
-
-    async def _explorer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def with_policy(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False) or start is None:
-                return
-            page = b"".join(chunks)
-            extra = [
-                (b"x-content-type-options", b"nosniff"),
-                (b"content-security-policy", explorer_csp(page).encode()),
-                (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"no-referrer"),
-            ]
-            await send(_with_headers(start, extra))
-            await send({"type": "http.response.body", "body": page})
-
-        await self.app(scope, receive, with_policy)
+    await app(scope, receive, with_policy)
 
 
 def _with_headers(message: Message, extra: Iterable[tuple[bytes, bytes]]) -> Message:
@@ -260,10 +277,7 @@ class ApiCors:
 
 
 def install_guards(app: FastAPI, cors_origins: list[str]) -> None:
-    """Wrap the app in every guard (outermost last): CORS sees every answer, HEAD is GET for all inside."""
-    app.add_middleware(HeaderLimits)
-    app.add_middleware(OAuthErrorShape)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(HeadAsGet)
+    """Wrap the app in the guards (outermost last): CORS sees every answer, HEAD is GET for all inside."""
+    app.add_middleware(RequestGuards)
     if cors_origins:
         app.add_middleware(ApiCors, origins=cors_origins)
