@@ -79,7 +79,7 @@ class RequestGuards:
 
         async def guarded_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = _with_headers(message, _NOSNIFF)
+                message = _add_nosniff(message)
             elif head:
                 if message.get("more_body", False):
                     return
@@ -91,6 +91,22 @@ class RequestGuards:
 
 _NOSNIFF = ((b"x-content-type-options", b"nosniff"),)
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
+
+
+_NOSNIFF_NAME = b"x-content-type-options"
+
+
+def _add_nosniff(message: Message) -> Message:
+    """The response start with ``nosniff`` added, unless the app set the header itself. (The hottest path:
+    Starlette's header list is extended in place rather than copied.)"""
+    headers = message.get("headers")
+    if isinstance(headers, list):
+        for name, _value in headers:
+            if name == _NOSNIFF_NAME:
+                return message
+        headers.append(_NOSNIFF[0])
+        return message
+    return _with_headers(message, _NOSNIFF)
 
 
 def _without_body(send: Send) -> Send:
@@ -107,7 +123,7 @@ def _without_body(send: Send) -> Send:
 def _nosniff(send: Send) -> Send:
     async def with_nosniff(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = _with_headers(message, _NOSNIFF)
+            message = _add_nosniff(message)
         await send(message)
 
     return with_nosniff
