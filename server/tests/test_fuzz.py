@@ -59,6 +59,10 @@ def _run(case, live_server: LiveServer, me: Caller, kind: str) -> None:
     response = case.call(base_url=live_server.base_url, headers=me.headers, timeout=60)
     SENT[kind] += 1
     case.validate_response(response, checks=CHECKS)
+    if 400 <= response.status_code < 500:  # the API's own promises, beyond the document
+        assert response.headers["content-type"] == ["application/problem+json"], response.text[:300]
+        if response.status_code == 400:
+            assert isinstance(response.json().get("errors"), list), response.text[:300]
 
 
 @fast_schema.parametrize()
