@@ -94,7 +94,13 @@ OPERATIONS = discover(_app_for_discovery())
 SECURED = [op for op in OPERATIONS if (op.method, op.path) not in PUBLIC_API_ROUTES]
 WITH_IDS = [op for op in SECURED if "{" in op.path]
 
-QUERY_VALUES = {"startDate": "2026-01-01", "endDate": "2026-01-31", "format": "zwo", "period": "week"}
+QUERY_VALUES = {
+    "startDate": "2026-01-01",
+    "endDate": "2026-01-31",
+    "format": "zwo",
+    "period": "week",
+    "since": "2026-01-01",
+}
 BODIES: dict[str, dict[str, Any]] = {
     "EventIn": {"calendarDate": "2026-01-10", "title": "Rest", "notes": "legs up"},
     "WorkoutIn": {"title": "Tempo", "segments": [[20, 85, 85]]},
