@@ -26,6 +26,7 @@ from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.guards import install_guards, parse_origins
 from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
@@ -148,6 +149,7 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(QueryStringGuard)
+    install_guards(app, parse_origins(settings.cors_origins))  # last: they wrap everything above
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -126,6 +126,8 @@ def serve(
     """Serve the API, the explorer (/docs) and the web pages."""
     import uvicorn
 
+    from trainerday_server.serving import uvicorn_options
+
     settings = get_settings()
     _check_webhook_schedule(settings)
     open_database().dispose()
@@ -138,6 +140,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        **uvicorn_options(),  # header and body limits and timeouts, no server banner
     )
 
 

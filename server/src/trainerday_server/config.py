@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
     webhooks_timeout_seconds: float = 5.0
     webhooks_poll_seconds: float = 1.0
+    # Browser origins allowed to call the API and the token endpoints (CORS): comma- or space-separated,
+    # "*" for any. Empty: none (server-side clients need no CORS).
+    cors_origins: str = ""
+    # The server refuses a request whose header takes longer than this to arrive (slow-loris), and a request
+    # body that stops arriving for this long (see trainerday_server.serving).
+    request_header_timeout_seconds: float = 10.0
+    request_body_idle_timeout_seconds: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:

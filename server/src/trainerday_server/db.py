@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine configured for our use of the backend the URL names."""
+def create_db_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+    """An engine configured for our use of the backend the URL names. On SQLite a writer waits up to
+    ``busy_timeout_ms`` for the write lock; past that the request answers 503 (see ``problems``)."""
     url_obj = sa.make_url(url)
     if url_obj.get_backend_name() == "postgresql":
         if url_obj.drivername == "postgresql":
@@ -37,23 +38,23 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         raise ValueError(f"unsupported database {url_obj.get_backend_name()!r}: use sqlite or postgresql")
     if url_obj.database and url_obj.database != ":memory:":
         Path(url_obj.database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
     engine = sa.create_engine(url_obj, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", lambda dbapi, record: _sqlite_on_connect(dbapi, record, busy_timeout_ms))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any, busy_timeout_ms: int) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _sqlite_on_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

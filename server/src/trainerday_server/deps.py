@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from sqlalchemy.orm import Session
 
 from trainerday_server.auth.bearer import bearer_auth
@@ -34,3 +34,13 @@ SessionDep = Annotated[Session, Depends(_request_session, scope="function")]
 def require_scope(scope: str) -> Any:
     """Authenticate the bearer token and require ``scope`` (documented per route in OpenAPI)."""
     return Security(bearer_auth, scopes=[scope])
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe creation: a retry with the same key and body gets the first answer, and "
+        "nothing is created twice; the same key with another body is a 409.",
+    ),
+]

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -38,8 +38,12 @@ _HTTP_TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
+    503: "Service unavailable",
 }
+# How long a client should wait before retrying a request the database was too busy to take.
+BUSY_RETRY_AFTER_SECONDS = 1
 
 
 def problem_response(
@@ -109,8 +113,41 @@ async def _on_bearer_error(_request: Request, exc: Exception) -> Response:
     )
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+def _is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _unsupported_media_type(request: Request) -> Response | None:
+    """415 for a route that reads a JSON body sent another media type (FastAPI would not parse it, and
+    report the body as invalid): the client learns what is actually wrong. A missing body stays a 400."""
+    content_type = request.headers.get("content-type")
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    if body is None or isinstance(body.field_info, params.Form):
+        return None
+    if content_type is None:
+        if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
+            return None
+        sent = "no Content-Type"
+    elif _is_json_media_type(content_type):
+        return None
+    else:
+        sent = f"Content-Type {content_type}"
+    return problem_response(
+        415,
+        "unsupported-media-type",
+        f"this endpoint takes a JSON body (Content-Type: application/json); the request has {sent}",
+        accepted=["application/json"],
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("loc", ())[:1] == ("body",) for error in exc.errors()):
+        unsupported = _unsupported_media_type(request)
+        if unsupported is not None:
+            return unsupported
     errors = _validation_errors(exc)
     first = errors[0] if errors else FieldError("request", "invalid")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -127,14 +164,49 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else _HTTP_TITLES.get(exc.status_code, "Error")
-    return problem_response(exc.status_code, slug, detail, headers=getattr(exc, "headers", None))
+    # Every 400 carries ``errors``; a framework 400 (an unreadable form or multipart body) names the body.
+    errors = [{"field": "body", "message": detail}] if exc.status_code == 400 else None
+    return problem_response(
+        exc.status_code, slug, detail, errors=errors, headers=getattr(exc, "headers", None)
+    )
 
 
 async def _on_database_data_error(request: Request, exc: Exception) -> Response:
     # Inputs are checked for NUL characters where they enter; this catches any path that was missed, so a
     # client's bad text is still a 400 on PostgreSQL (which cannot store NUL), never a 500.
     if "NUL" in str(getattr(exc, "orig", exc)):
-        return problem_response(400, "validation-error", "text must not contain NUL characters", errors=[])
+        return problem_response(
+            400,
+            "validation-error",
+            "text must not contain NUL characters",
+            errors=[{"field": "body", "message": "must not contain NUL characters"}],
+        )
+    return await _on_unexpected(request, exc)
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """The database could not take this request now, and a retry soon may succeed: SQLite's write lock
+    held past the busy timeout, or a PostgreSQL lock, deadlock or serialization conflict."""
+    original = getattr(exc, "orig", exc)
+    if "database is locked" in str(original) or "database is busy" in str(original):
+        return True
+    # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
+    return getattr(original, "sqlstate", None) in ("40001", "40P01", "55P03")
+
+
+def busy_response() -> Response:
+    return problem_response(
+        503,
+        "database-busy",
+        "the database is busy with other writes; nothing was changed, retry in a moment",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if is_database_busy(exc):
+        log.warning("database busy: answered 503 (%s)", getattr(exc, "orig", exc))
+        return busy_response()
     return await _on_unexpected(request, exc)
 
 
@@ -151,4 +223,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(sa_exc.DataError, _on_database_data_error)
+    app.add_exception_handler(sa_exc.OperationalError, _on_database_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

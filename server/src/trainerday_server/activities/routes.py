@@ -12,15 +12,18 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 
+from trainerday_server import idempotency
 from trainerday_server.activities import service
 from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut, ActivityPatch, PowerCurveOut
 from trainerday_server.athlete.service import get_athlete
 from trainerday_server.auth.principal import Principal
-from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
 from trainerday_server.schemas import IdPath, IsoDate
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
+UPLOAD = "/api/v1/activities/upload"
 JSON = "application/json"
 Reader = Annotated[Principal, require_scope("activities:read")]
 Writer = Annotated[Principal, require_scope("activities:write")]
@@ -43,7 +46,10 @@ def _attachment(data: bytes, media_type: str, file_name: str) -> Response:
     summary="Upload a ride: FIT, TCX or GPX, each also gzipped",
     responses={
         400: {"description": "Not a usable FIT, TCX or GPX activity (the problem says what and where)"},
-        409: {"description": "A duplicate: `existingActivityId` names the activity already stored"},
+        409: {
+            "description": "A duplicate: `existingActivityId` names the activity already stored; or an "
+            "Idempotency-Key reused for a different upload"
+        },
         413: {"description": "Larger than the upload limit, as sent or once decompressed"},
     },
 )
@@ -58,17 +64,25 @@ def upload_activity(
     external_id: Annotated[
         str | None, Form(alias="externalId", description="Your id for this ride; unique per athlete")
     ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     state = request.app.state
-    body = service.upload_activity(
-        state.read_sessions,
-        state.write_sessions,
-        state.file_storage,
-        me.athlete_id,
-        file.file,
-        service.UploadInfo(name, description, external_id, file.filename),
-        state.settings.max_upload_bytes,
-    )
+    claim = None if idempotency_key is None else idempotency.Claim(me.athlete_id, idempotency_key, UPLOAD)
+    try:
+        body = service.upload_activity(
+            state.read_sessions,
+            state.write_sessions,
+            state.file_storage,
+            me.athlete_id,
+            file.file,
+            service.UploadInfo(name, description, external_id, file.filename),
+            state.settings.max_upload_bytes,
+            claim,
+        )
+    except idempotency.AlreadyAnswered as answered:
+        stored = answered.stored
+        headers = {"Location": stored.location} if stored.location else None
+        return Response(stored.body, status_code=stored.status_code, media_type=JSON, headers=headers)
     return _json(body, 201, {"Location": f"/api/v1/activities/{body['id']}"})
 
 
@@ -106,7 +120,11 @@ def read_streams(
         ),
     ] = None,
 ) -> Response:
-    return _json(service.streams(session, me.athlete_id, activity_id, types))
+    # Streamed a chunk at a time: a 160-hour ride's 36 MB of JSON is never held whole, and a slow reader
+    # holds one chunk (uvicorn waits for the client before asking for the next).
+    return StreamingResponse(
+        service.streams_json(session, me.athlete_id, activity_id, types), media_type=JSON
+    )
 
 
 @router.get(

@@ -12,16 +12,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from trainerday_server import idempotency
 from trainerday_server.activities.files import decode_upload, read_upload
 from trainerday_server.activities.files.detect import DecodedUpload
 from trainerday_server.activities.fitexport import recording_to_fit
@@ -29,7 +33,12 @@ from trainerday_server.activities.linking import plan_for_ride
 from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.storage import FileStorage
-from trainerday_server.activities.streams import decode_streams, encode_streams, streams_to_json
+from trainerday_server.activities.streams import (
+    decode_streams,
+    encode_streams,
+    iter_streams_json,
+    streams_to_json,
+)
 from trainerday_server.analytics.curves import encode_curve
 from trainerday_server.analytics.ftp import ftp_suggestions
 from trainerday_server.athlete.service import bump_data_revision, ftp_on, get_athlete
@@ -85,11 +94,13 @@ def upload_activity(
     source: Any,
     info: UploadInfo,
     max_bytes: int,
+    claim: idempotency.Claim | None = None,
 ) -> dict[str, Any]:
     """Decode, measure, store and link one uploaded file; the new activity as the API shows it.
 
     Raises ActivityFileError (400), PayloadTooLarge (413), ValidationFailed (400) and Conflict (409, with
     ``existingActivityId``) for a duplicate. ``source`` is the upload: bytes or a binary file object.
+    With an Idempotency-Key ``claim``, a retry of an answered upload raises ``idempotency.AlreadyAnswered``.
     """
     _check_info(info)
     decoded = decode_upload(source, max_bytes)
@@ -102,6 +113,8 @@ def upload_activity(
     try:
         with session_scope(write_sessions) as session:
             _lock_athlete(session, athlete_id)
+            if claim is not None:  # the file and the form identify the request
+                claim.take(session, [sha256, info.name, info.description, info.external_id, info.file_name])
             _refuse_duplicates(session, athlete_id, sha256, info.external_id, measured.metrics)
             activity = _new_activity(athlete_id, measured, info, key, sha256)
             activity.calendar_event_id = plan_for_ride(session, activity)
@@ -118,6 +131,8 @@ def upload_activity(
             bump_data_revision(session, athlete_id)
             body = activity_json(activity, detail=True, current_ftp=get_athlete(session, athlete_id).ftp)
             outbox.emit(session, athlete_id, "activity.created", body)
+            if claim is not None:
+                claim.complete(201, orjson.dumps(body), f"/api/v1/activities/{activity.id}")
     except BaseException:
         if written:
             storage.delete(key)
@@ -363,6 +378,16 @@ def activity_detail(session: Session, athlete_id: int, activity_id: int) -> dict
 def power_curve(session: Session, athlete_id: int, activity_id: int) -> dict[str, Any]:
     activity = get_activity(session, athlete_id, activity_id, Activity.power_curve)
     return activity.power_curve or {"seconds": [], "watts": []}
+
+
+def streams_json(session: Session, athlete_id: int, activity_id: int, types: str | None) -> Iterator[bytes]:
+    """``streams`` serialised a chunk at a time (``iter_streams_json``), for a streamed response: what one
+    reader holds stays small however long the ride. The first chunk is produced here, so a missing activity
+    or an unknown type raises now, before any response begins."""
+    blob = get_activity(session, athlete_id, activity_id, Activity.streams).streams
+    chunks = iter_streams_json(blob, types)
+    first = next(chunks)
+    return itertools.chain([first], chunks)
 
 
 def streams(session: Session, athlete_id: int, activity_id: int, types: str | None) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 
 from trainerday_server.activities.recording import CHANNELS
 from trainerday_server.errors import ValidationFailed
@@ -146,9 +147,64 @@ def streams_to_json(streams: Mapping[str, np.ndarray]) -> dict[str, list[float |
     return {name: _json_column(values, SCALES.get(name, 0) == 1) for name, values in streams.items()}
 
 
-def _json_column(values: np.ndarray, whole: bool) -> list[float | int | None]:
+STREAM_CHUNK_SAMPLES = 16_384  # ~100 KB of JSON per chunk written
+
+
+def iter_streams_json(blob: bytes, types: str | None = None) -> Iterator[bytes]:
+    """``streams_to_json`` of the blob's streams (``types`` as ``decode_streams`` takes them) as serialised
+    JSON chunks, for a streamed response: a column is inflated only when its turn comes and written a chunk
+    at a time, so a reader holds one or two columns of floats and one chunk of text, never the whole body.
+    A requested type the ride did not record is ``null``, after the recorded ones.
+
+    Raises ValidationFailed for an unknown type before the first chunk (so it can still be a 400)."""
+    wanted = None if types is None else _checked_types(types)
+    recorded = list(_column_names(blob))
+    names = [n for n in recorded if n == "time" or wanted is None or n in wanted]
+    missing: list[str] = []
+    for name in (t.strip() for t in (types or "").split(",")):
+        if name and name not in recorded and name not in missing:
+            missing.append(name)
+    yield b"{"
+    for index, name in enumerate(names):
+        column = decode_streams(blob, [name])[name]
+        whole = _is_whole(column, SCALES.get(name, 0) == 1)
+        yield (b"," if index else b"") + orjson.dumps(name) + b":["
+        for start in range(0, column.size, STREAM_CHUNK_SAMPLES):
+            part = orjson.dumps(_json_values(column[start : start + STREAM_CHUNK_SAMPLES], whole))
+            yield (b"," if start else b"") + part[1:-1]
+        yield b"]"
+    for name in missing:
+        yield b"," + orjson.dumps(name) + b":null"
+    yield b"}"
+
+
+def _column_names(blob: bytes) -> Iterator[str]:
+    """The names of the blob's columns, in order, read from its directory alone."""
+    view = memoryview(blob)
+    if len(view) < _HEADER.size:
+        raise ValueError(f"streams blob too short for its header: {len(view)} bytes")
+    _magic, _version, column_count, _size = _HEADER.unpack_from(view, 0)
+    offset = _HEADER.size
+    for _ in range(column_count):
+        name_length = view[offset]
+        yield bytes(view[offset + 1 : offset + 1 + name_length]).decode("ascii", errors="replace")
+        offset += 1 + name_length + _COLUMN.size
+
+
+def _is_whole(values: np.ndarray, whole_unit: bool) -> bool:
+    """Written as integers: a whole-unit stream, or one whose every value happens to be whole."""
+    if whole_unit:
+        return True
     valid = np.isfinite(values)
-    whole = whole or bool(valid.any() and (values[valid] == np.round(values[valid])).all())
+    return bool(valid.any() and (values[valid] == np.round(values[valid])).all())
+
+
+def _json_column(values: np.ndarray, whole: bool) -> list[float | int | None]:
+    return _json_values(values, _is_whole(values, whole))
+
+
+def _json_values(values: np.ndarray, whole: bool) -> list[float | int | None]:
+    valid = np.isfinite(values)
     numbers = values[valid].astype(np.int64) if whole else values[valid]
     if valid.all():
         return numbers.tolist()

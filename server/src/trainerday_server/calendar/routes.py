@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,10 +16,12 @@ from trainerday_server.auth.principal import Principal
 from trainerday_server.calendar import service
 from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
 from trainerday_server.db import session_scope
-from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
+from trainerday_server.errors import ValidationFailed
 from trainerday_server.models import CalendarEvent
 from trainerday_server.routing import DirectRoute
 from trainerday_server.schemas import IdPath, parse_iso_date
+from trainerday_server.workouts import service as workouts_service
 from trainerday_server.workouts.routes import (
     CHART_RESPONSES,
     EXPORT_RESPONSES,
@@ -35,17 +37,23 @@ hot_router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"], route_class
 JSON = "application/json"
 
 
-def _draft(body: EventIn, me: Principal) -> service.EventDraft:
+def _draft(body: EventIn, me: Principal, request: Request) -> service.EventDraft:
+    """The event to write, its embedded workout already validated and measured: that is done before the
+    write transaction begins, so SQLite's write lock is never held while a large workout is parsed."""
     if body.workout_id is not None:
         # Planning by workoutId reads the library: a token without workout:read must not copy it out.
         check_scope(me, "workout:read", "planning a library workout by workoutId")
-    workout = body.embed_workout
+    workout = None
+    if body.embed_workout is not None:
+        with session_scope(request.app.state.read_sessions) as session:
+            ftp = current_ftp(session, me.athlete_id)
+        workout = workouts_service.prepare(workout_draft(body.embed_workout), ftp, "embedWorkout")
     return service.EventDraft(
         calendar_date=body.calendar_date,
         type=body.type,
         title=body.title,
         notes=body.notes,
-        workout=None if workout is None else workout_draft(workout),
+        workout=workout,
         workout_id=body.workout_id,
     )
 
@@ -70,6 +78,15 @@ def _date_parameter(name: str, description: str) -> dict[str, object]:
         "parameters": [
             _date_parameter("startDate", "First day, YYYY-MM-DD"),
             _date_parameter("endDate", "Last day, YYYY-MM-DD; at most 366 days after startDate"),
+            {
+                "name": "segments",
+                "in": "query",
+                "required": False,
+                "description": "false: each embedWorkout without its segments (segmentCount instead). "
+                f"A read may return at most {service.MAX_READ_BYTES:,} bytes; with segments, a long range "
+                "of long workouts may need a shorter range or segments=false.",
+                "schema": {"type": "boolean", "default": True},
+            },
         ],
         "security": [{"oauth2": ["calendar:read"]}],
     },
@@ -79,20 +96,29 @@ async def read_calendar(request: Request) -> Response:
     query = request.query_params
     start_date = parse_iso_date(query.get("startDate"), "startDate")
     end_date = parse_iso_date(query.get("endDate"), "endDate")
+    segments = _boolean(query.get("segments"), "segments", default=True)
     service.check_range(start_date, end_date)
     state = request.app.state
-    key = (me.athlete_id, start_date, end_date)
+    key = (me.athlete_id, start_date, end_date) if segments else (me.athlete_id, start_date, end_date, False)
     body = state.calendar_cache.get(key, me.data_revision)
     if body is None:
 
         def load() -> bytes:
             with session_scope(state.read_sessions) as session:
-                return service.calendar_body(session, me.athlete_id, start_date, end_date)
+                return service.calendar_body(session, me.athlete_id, start_date, end_date, segments=segments)
 
         # A miss computes every planned workout's metrics (milliseconds for a month): off the event loop.
         body = await run_in_threadpool(load)
         state.calendar_cache.put(key, me.data_revision, body)
     return Response(body, media_type=JSON)
+
+
+def _boolean(value: str | None, name: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValidationFailed.single(name, f"must be true or false, not {value!r}")
 
 
 @router.post(
@@ -107,25 +133,19 @@ def create_event(
     request: Request,
     session: SessionDep,
     me: Annotated[Principal, require_scope("calendar:write")],
-    idempotency_key: Annotated[
-        str | None,
-        Header(description="Retry-safe creation: the same key and body return the first result."),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    record = None
-    if idempotency_key is not None:
-        fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-        claimed = idempotency.claim(session, me.athlete_id, idempotency_key, fingerprint)
-        if isinstance(claimed, idempotency.StoredResponse):
-            headers = {"Location": claimed.location} if claimed.location else None
-            return Response(claimed.body, status_code=claimed.status_code, media_type=JSON, headers=headers)
-        record = claimed
-    event = service.create_event(session, me.athlete_id, _draft(body, me))
-    content = _event_body(session, me, event)
-    location = f"/api/v1/calendar/events/{event.id}"
-    if record is not None:
-        idempotency.complete(record, 201, content, location)
-    return Response(content, status_code=201, media_type=JSON, headers={"Location": location})
+    draft = _draft(body, me, request)
+    fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+
+    def create() -> idempotency.StoredResponse:
+        event = service.create_event(session, me.athlete_id, draft)
+        location = f"/api/v1/calendar/events/{event.id}"
+        return idempotency.StoredResponse(201, _event_body(session, me, event), location)
+
+    answer = idempotency.once(session, me.athlete_id, idempotency_key, fingerprint, create)
+    headers = {"Location": answer.location} if answer.location else None
+    return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
 
 
 @router.get("/events/{event_id}", response_model=EventOut, summary="One event")
@@ -140,10 +160,11 @@ def read_event(
 def replace_event(
     event_id: IdPath,
     body: EventIn,
+    request: Request,
     session: SessionDep,
     me: Annotated[Principal, require_scope("calendar:write")],
 ) -> Response:
-    event = service.replace_event(session, me.athlete_id, event_id, _draft(body, me))
+    event = service.replace_event(session, me.athlete_id, event_id, _draft(body, me, request))
     return Response(_event_body(session, me, event), media_type=JSON)
 
 

@@ -62,5 +62,21 @@ class EventOut(ApiOut):
     compliance: ComplianceOut | None = None
 
 
+class PlannedWorkoutSummaryOut(ApiOut):
+    """A planned workout in a calendar read with ``segments=false``: everything but its segments."""
+
+    title: str
+    description: str
+    tags: list[str]
+    duration_minutes: float
+    segment_count: int = Field(description="How many segments the workout has (read the event for them).")
+
+
+class CalendarEventOut(EventOut):
+    embed_workout: PlannedWorkoutOut | PlannedWorkoutSummaryOut | None = Field(  # type: ignore[assignment]
+        description="The planned workout; summarised (segmentCount, no segments) with segments=false."
+    )
+
+
 class CalendarOut(ApiOut):
-    data: list[EventOut]
+    data: list[CalendarEventOut]

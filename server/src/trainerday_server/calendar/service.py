@@ -22,10 +22,15 @@ from trainerday_server.models import Activity, CalendarEvent
 from trainerday_server.schemas import wire_timestamp
 from trainerday_server.webhooks import outbox
 from trainerday_server.workouts import service as workouts
-from trainerday_server.workouts.service import WorkoutDraft
+from trainerday_server.workouts.service import PreparedWorkout, WorkoutDraft
 from trainerday_server.workouts.structure import Workout, stored_workout
 
 MAX_RANGE_DAYS = 366
+# What one range read may weigh, serialised. With every workout's segments a year of 2,000-segment workouts
+# would be 40 MB; such a read is refused (400) and asked for a shorter range or for summaries
+# (``segments=false``), which stay a few hundred bytes an event.
+MAX_READ_BYTES = 4 * 1024 * 1024
+_ROWS_PER_BATCH = 64  # events loaded at once while a range is read: bounds the memory a read holds
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class EventDraft:
     type: str | None
     title: str | None
     notes: str | None
-    workout: WorkoutDraft | None
+    workout: WorkoutDraft | PreparedWorkout | None  # prepared: validated and measured before the transaction
     workout_id: int | None = None  # a library workout to copy, or the source of ``workout``
 
 
@@ -57,6 +62,8 @@ def _planned_workout(session: Session, athlete_id: int, draft: EventDraft) -> di
             raise ValidationFailed.single(
                 "workoutId", f"no workout with id {draft.workout_id} in your library"
             )
+    if isinstance(draft.workout, PreparedWorkout):
+        return workouts.planned_json(draft.workout.workout, draft.workout.duration_minutes)
     if draft.workout is not None:
         return workouts.planned_json(*draft.workout.parse("embedWorkout"))
     if source is None:
@@ -180,10 +187,25 @@ def one_event_json(session: Session, athlete_id: int, event: CalendarEvent) -> d
     return event_json(event, current_ftp(session, athlete_id), completed)
 
 
-def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.date) -> bytes:
+def summarised(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's JSON with its workout summarised: ``segmentCount`` in place of ``segments``."""
+    workout = event["embedWorkout"]
+    if workout is None:
+        return event
+    summary = {k: v for k, v in workout.items() if k != "segments"}
+    summary["segmentCount"] = len(workout["segments"])
+    return {**event, "embedWorkout": summary}
+
+
+def calendar_body(
+    session: Session, athlete_id: int, start: dt.date, end: dt.date, *, segments: bool = True
+) -> bytes:
     """The serialized ``{"data": [...]}`` for a date range, ordered by date then creation: planned metrics
     at the athlete's current FTP and, for a planned workout that a ride completed, that ride and the
-    compliance."""
+    compliance. ``segments=False`` summarises each workout (``summarised``).
+
+    Rows are loaded a batch at a time and each event serialised as it comes, so a read holds one batch and
+    the body; a body past ``MAX_READ_BYTES`` is refused with a 400 naming the range."""
     ftp = current_ftp(session, athlete_id)
     rows = session.execute(
         sa.select(CalendarEvent, Activity.id, Activity.name, Activity.timer_seconds, Activity.tss)
@@ -194,15 +216,25 @@ def calendar_body(session: Session, athlete_id: int, start: dt.date, end: dt.dat
             CalendarEvent.calendar_date <= end,
         )
         .order_by(CalendarEvent.calendar_date, CalendarEvent.id)
+        .execution_options(yield_per=_ROWS_PER_BATCH)
     )
-    return orjson.dumps(
-        {
-            "data": [
-                event_json(event, ftp, None if done is None else _completed_json(done, name, seconds, tss))
-                for event, done, name, seconds, tss in rows
-            ]
-        }
-    )
+    parts: list[bytes] = []
+    size = 0
+    for event, done, name, seconds, tss in rows:
+        body = event_json(event, ftp, None if done is None else _completed_json(done, name, seconds, tss))
+        part = orjson.dumps(body if segments else summarised(body))
+        size += len(part) + 1
+        if size > MAX_READ_BYTES:
+            rows.close()
+            hint = "ask for a shorter range" + (", or for summaries with segments=false" if segments else "")
+            raise ValidationFailed.single(
+                "endDate",
+                f"the events from {start} to {end} weigh more than the {MAX_READ_BYTES:,} bytes one read may "
+                f"return; {hint}",
+            )
+        parts.append(part)
+        session.expunge(event)  # its segments are not needed again: let them go with the batch
+    return b'{"data":[' + b",".join(parts) + b"]}"
 
 
 def event_workout(session: Session, athlete_id: int, event_id: int) -> Workout:

@@ -1,5 +1,10 @@
-"""Log-in throttling: too many recent failures for one account, or from one address, and further attempts
-are refused without checking the password.
+"""Log-in throttling: too many recent failures for one account from one address, from one address in all, or
+for one account from everywhere, and further attempts are refused without checking the password.
+
+The account limit is counted per address, so a stranger guessing from elsewhere cannot lock the owner out:
+their guesses fill their own allowance, not the owner's. A guesser spread over many addresses is still
+bounded by the account's total, which is set well above what one address may try (it takes more than
+``MAX_FAILURES_PER_ACCOUNT_TOTAL / MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS`` addresses to reach it).
 
 Attempts are rows in ``login_attempts``, so the limits hold across every server process. Each attempt is
 admitted - counted against the limits and recorded - in one short write transaction that no other admission
@@ -19,7 +24,9 @@ from trainerday_server.auth.tokens import token_hash
 from trainerday_server.models import LoginAttempt
 
 WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
+# Every address together: a distributed guess stays bounded, and one address alone cannot reach it.
+MAX_FAILURES_PER_ACCOUNT_TOTAL = 50
 # Higher: many people may share one address (a household, an office, a carrier's NAT).
 MAX_FAILURES_PER_ADDRESS = 20
 
@@ -43,9 +50,11 @@ def admit(session: Session, secret_key: bytes, email: str, address: str, now: dt
         count = sa.select(sa.func.count()).where(condition, LoginAttempt.attempted_at > since)
         return session.scalar(count) or 0
 
+    mine = LoginAttempt.email_hash == email_key
     if (
-        attempts(LoginAttempt.email_hash == email_key) >= MAX_FAILURES_PER_ACCOUNT
+        attempts(mine & (LoginAttempt.address == address)) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
         or attempts(LoginAttempt.address == address) >= MAX_FAILURES_PER_ADDRESS
+        or attempts(mine) >= MAX_FAILURES_PER_ACCOUNT_TOTAL
     ):
         return False
     # Attempts older than the window no longer count for anything.

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
+from trainerday_server import idempotency
 from trainerday_server.athlete.service import current_ftp
 from trainerday_server.auth.principal import Principal
-from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.db import session_scope
+from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
 from trainerday_server.errors import ValidationFailed
 from trainerday_server.models import LibraryWorkout
 from trainerday_server.schemas import IdPath
@@ -69,8 +71,20 @@ def _json(content: object, status_code: int = 200, location: str | None = None) 
     return Response(orjson.dumps(content), status_code=status_code, media_type=JSON, headers=headers)
 
 
-def _created(row: LibraryWorkout, ftp: int) -> Response:
-    return _json(service.workout_json(row, ftp), 201, f"{router.prefix}/{row.id}")
+def _created(row: LibraryWorkout, ftp: int) -> idempotency.StoredResponse:
+    body = orjson.dumps(service.workout_json(row, ftp))
+    return idempotency.StoredResponse(201, body, f"{router.prefix}/{row.id}")
+
+
+def _answer(stored: idempotency.StoredResponse) -> Response:
+    headers = {"Location": stored.location} if stored.location else None
+    return Response(stored.body, status_code=stored.status_code, media_type=JSON, headers=headers)
+
+
+def _ftp_before_writing(request: Request, athlete_id: int) -> int:
+    """The athlete's FTP read outside the write transaction, to compute metrics before it begins."""
+    with session_scope(request.app.state.read_sessions) as session:
+        return current_ftp(session, athlete_id)
 
 
 @router.get("", response_model=WorkoutPage, summary="Your workouts, newest first, a page at a time")
@@ -126,11 +140,29 @@ def find_workouts(
     return _json({"data": data, "pageIndex": page_index, "pageSize": page_size, "total": total})
 
 
-@router.post("", status_code=201, response_model=WorkoutOut, summary="Add a workout to your library")
-def create_workout(body: WorkoutIn, session: SessionDep, me: WriteScope) -> Response:
-    ftp = current_ftp(session, me.athlete_id)
-    row = service.create_workout(session, me.athlete_id, draft(body), ftp)
-    return _created(row, ftp)
+@router.post(
+    "",
+    status_code=201,
+    response_model=WorkoutOut,
+    summary="Add a workout to your library",
+    responses={409: {"description": "Idempotency-Key reused for a different request"}},
+)
+def create_workout(
+    body: WorkoutIn,
+    request: Request,
+    session: SessionDep,
+    me: WriteScope,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    # Parsed and measured before the transaction: SQLite's write lock is then held for a few statements.
+    prepared = service.prepare(draft(body), _ftp_before_writing(request, me.athlete_id))
+    fingerprint = idempotency.fingerprint("POST", router.prefix, body.model_dump(mode="json"))
+
+    def create() -> idempotency.StoredResponse:
+        ftp = current_ftp(session, me.athlete_id)
+        return _created(service.create_workout(session, me.athlete_id, prepared, ftp), ftp)
+
+    return _answer(idempotency.once(session, me.athlete_id, idempotency_key, fingerprint, create))
 
 
 @router.post(
@@ -142,15 +174,29 @@ def create_workout(body: WorkoutIn, session: SessionDep, me: WriteScope) -> Resp
     "from the content, else from the file name's extension. Watts (ERG without an `FTP =` line, FIT power "
     "targets in watts) are read at your current FTP. A file that cannot be read is a 400 problem whose "
     "`location` names the line, element, step or byte at fault.",
-    responses={413: {"description": "The file is too large"}},
+    responses={
+        409: {"description": "Idempotency-Key reused for a different request"},
+        413: {"description": "The file is too large"},
+    },
 )
 def import_workout(
-    file: Annotated[UploadFile, File(description="The workout file")], session: SessionDep, me: WriteScope
+    file: Annotated[UploadFile, File(description="The workout file")],
+    request: Request,
+    session: SessionDep,
+    me: WriteScope,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     content = file.file.read(MAX_FILE_BYTES + 1)  # one byte more than allowed is enough to refuse it
-    ftp = current_ftp(session, me.athlete_id)
-    row = service.import_workout_file(session, me.athlete_id, content, file.filename, ftp)
-    return _created(row, ftp)
+    ftp = _ftp_before_writing(request, me.athlete_id)
+    prepared = service.prepare_file(content, file.filename, ftp)
+    name = (file.filename or "").encode("utf-8", "replace")
+    fingerprint = idempotency.fingerprint("POST", f"{router.prefix}/import", name + b"\0" + content)
+
+    def create() -> idempotency.StoredResponse:
+        # Watts in the file were read at ``ftp``; the response shows metrics at that same FTP.
+        return _created(service.create_workout(session, me.athlete_id, prepared, ftp), ftp)
+
+    return _answer(idempotency.once(session, me.athlete_id, idempotency_key, fingerprint, create))
 
 
 @router.get("/{workout_id}", response_model=WorkoutOut, summary="One workout, with its metrics at your FTP")
@@ -165,9 +211,12 @@ def read_workout(workout_id: IdPath, session: SessionDep, me: ReadScope) -> Resp
     summary="Replace a workout",
     description="Workouts already planned on your calendar from this one keep their copies.",
 )
-def replace_workout(workout_id: IdPath, body: WorkoutIn, session: SessionDep, me: WriteScope) -> Response:
+def replace_workout(
+    workout_id: IdPath, body: WorkoutIn, request: Request, session: SessionDep, me: WriteScope
+) -> Response:
+    prepared = service.prepare(draft(body), _ftp_before_writing(request, me.athlete_id))
     ftp = current_ftp(session, me.athlete_id)
-    row = service.replace_workout(session, me.athlete_id, workout_id, draft(body), ftp)
+    row = service.replace_workout(session, me.athlete_id, workout_id, prepared, ftp)
     return _json(service.workout_json(row, ftp))
 
 

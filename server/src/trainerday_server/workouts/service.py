@@ -62,6 +62,35 @@ class WorkoutDraft:
 
 
 @dataclass(frozen=True)
+class PreparedWorkout:
+    """A validated workout whose metrics are already computed (remembered by ``planned_for``): storing it
+    is a few statements, so a write transaction holding SQLite's lock never waits on parsing or numpy."""
+
+    workout: Workout
+    duration_minutes: float
+
+
+def prepare(draft: WorkoutDraft, ftp: int, path: str = "") -> PreparedWorkout:
+    """Validate ``draft`` and compute its metrics at ``ftp``, before any transaction begins."""
+    workout, minutes = draft.parse(path)
+    planned_for([s.to_json() for s in workout.segments], ftp)
+    return PreparedWorkout(workout, minutes)
+
+
+def prepare_file(content: bytes, filename: str | None, ftp: int) -> PreparedWorkout:
+    """Read a ZWO, ERG, MRC or FIT file (watts at ``ftp``) and compute its metrics, before any transaction."""
+    workout = import_workout(content, filename, ftp)
+    planned_for([s.to_json() for s in workout.segments], ftp)
+    return PreparedWorkout(workout, workout.minutes)
+
+
+def _prepared(draft: WorkoutDraft | PreparedWorkout) -> tuple[Workout, float]:
+    if isinstance(draft, PreparedWorkout):
+        return draft.workout, draft.duration_minutes
+    return draft.parse("")
+
+
+@dataclass(frozen=True)
 class WorkoutFilter:
     """Find's criteria; None means any. Minutes bound the duration, both ends inclusive."""
 
@@ -159,9 +188,11 @@ def _add(
     return row
 
 
-def create_workout(session: Session, athlete_id: int, draft: WorkoutDraft, ftp: int) -> LibraryWorkout:
+def create_workout(
+    session: Session, athlete_id: int, draft: WorkoutDraft | PreparedWorkout, ftp: int
+) -> LibraryWorkout:
     """Add a workout; ``ftp``, the athlete's, is the one the response's metrics will be read at."""
-    return _add(session, athlete_id, *draft.parse(""), ftp)
+    return _add(session, athlete_id, *_prepared(draft), ftp)
 
 
 def import_workout_file(
@@ -189,11 +220,11 @@ def get_workout(session: Session, athlete_id: int, workout_id: int) -> LibraryWo
 
 
 def replace_workout(
-    session: Session, athlete_id: int, workout_id: int, draft: WorkoutDraft, ftp: int
+    session: Session, athlete_id: int, workout_id: int, draft: WorkoutDraft | PreparedWorkout, ftp: int
 ) -> LibraryWorkout:
     """Replace a library workout. Events planned from it keep their copies (see docs/api.md)."""
     row = get_workout(session, athlete_id, workout_id)
-    _store(row, *draft.parse(""), ftp)
+    _store(row, *_prepared(draft), ftp)
     session.flush()
     outbox.emit(session, athlete_id, "workout.updated", lambda: workout_json(row, ftp))
     return row

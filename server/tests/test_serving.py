@@ -1,0 +1,143 @@
+"""The served process bounds what a connection costs: header size, slow heads, stalled bodies; no banner
+(trainerday_server.serving, through ``trainerday-server serve`` over real sockets)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Database, free_port, server_env
+from trainerday_server.serving import MAX_HEAD_BYTES
+
+TIMEOUT = 1.0  # the served process's header deadline and body idle timeout, in seconds
+
+
+@pytest.fixture(scope="module")
+def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    env = server_env(database.url, tmp_path_factory.mktemp("serving"), f"http://127.0.0.1:{port}")
+    env["TRAINERDAY_REQUEST_HEADER_TIMEOUT_SECONDS"] = str(TIMEOUT)
+    env["TRAINERDAY_REQUEST_BODY_IDLE_TIMEOUT_SECONDS"] = str(TIMEOUT)
+    log = Path(tmp_path_factory.mktemp("serving-log")) / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield ("127.0.0.1", port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
+    """Everything the server sends until it closes the connection (or ``limit`` seconds pass)."""
+    sock.settimeout(limit)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
+def test_no_server_banner(server: tuple[str, int]):
+    response = httpx.get(f"http://{server[0]}:{server[1]}/healthz")
+    assert response.status_code == 200 and "server" not in response.headers
+
+
+def test_a_huge_header_is_refused_with_431_and_the_connection_closed(server: tuple[str, int]):
+    sent = 0
+    with socket.create_connection(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        try:
+            for _ in range(100):  # up to 100 headers of 1 MB each
+                sock.sendall(b"X-Filler: " + b"a" * 1_000_000 + b"\r\n")
+                sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"application/problem+json" in answer and b"header-fields-too-large" in answer
+    assert sent < 100  # refused long before the 100 MB were taken in
+    assert MAX_HEAD_BYTES < 64 * 1024
+
+
+def test_many_small_headers_within_the_limit_still_work(server: tuple[str, int]):
+    headers = {f"x-h{i}": "v" * 50 for i in range(60)}
+    assert httpx.get(f"http://{server[0]}:{server[1]}/healthz", headers=headers).status_code == 200
+
+
+def test_a_slow_head_is_cut_off_with_408(server: tuple[str, int]):
+    with socket.create_connection(server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        for _ in range(3):  # a slow-loris: a header byte now and then, never the end of the head
+            time.sleep(TIMEOUT / 2)
+            try:
+                sock.sendall(b"X")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        answer = read_all(sock, limit=TIMEOUT * 5)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert elapsed < TIMEOUT * 5
+
+
+def test_an_idle_connection_that_never_sends_is_closed(server: tuple[str, int]):
+    with socket.create_connection(server) as sock:
+        answer = read_all(sock, limit=TIMEOUT * 5)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_stalled_body_ends_the_connection(server: tuple[str, int]):
+    with socket.create_connection(server) as sock:
+        sock.sendall(
+            b"POST /api/v1/workouts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b'Authorization: Bearer td_nothing\r\nContent-Length: 1000\r\n\r\n{"title": '
+        )
+        started = time.monotonic()
+        answer = read_all(sock, limit=TIMEOUT * 5)
+        elapsed = time.monotonic() - started
+    assert elapsed < TIMEOUT * 4
+    assert not answer.startswith(b"HTTP/1.1 2")
+
+
+def test_a_slow_but_steady_body_is_not_cut_off(server: tuple[str, int]):
+    """A body that keeps arriving (each pause shorter than the idle timeout) is read to its end."""
+    body = b'{"title": "x", "segments": [[10, 50, 50]]}'
+    with socket.create_connection(server) as sock:
+        sock.sendall(
+            b"POST /api/v1/workouts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer td_nothing\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for i in range(0, len(body), 15):
+            time.sleep(TIMEOUT / 3)
+            sock.sendall(body[i : i + 15])
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 401 ")  # read whole, then refused for its token
