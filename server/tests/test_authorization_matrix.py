@@ -58,6 +58,13 @@ def _body_schema(operation: dict[str, Any]) -> str | None:
     return "multipart" if content else None
 
 
+# Operation -> the security schemes its document names.
+SCHEMES: dict[tuple[str, str], frozenset[str]] = {}
+# Webhook subscriptions are managed by an app with its client credentials (HTTP Basic) or by an athlete with a
+# personal key (docs/webhooks.md): their own family of rows below, not the bearer-scope rows.
+APP_OR_KEY = frozenset({"oauthClient", "personalApiKey"})
+
+
 def discover(app: FastAPI) -> list[Operation]:
     """Every documented operation with its scope; plus every /api/ route the document leaves out (with the
     scope unknown: those still get the no-token and malformed-token rows)."""
@@ -68,6 +75,7 @@ def discover(app: FastAPI) -> list[Operation]:
             if method not in METHODS:
                 continue
             scopes = [s for r in operation.get("security", []) for s in r.get("oauth2", [])]
+            SCHEMES[(method.upper(), path)] = frozenset(k for r in operation.get("security", []) for k in r)
             required = tuple(
                 p["name"] for p in operation.get("parameters", []) if p.get("required") and p["in"] == "query"
             )
@@ -91,7 +99,10 @@ def _app_for_discovery() -> FastAPI:
 
 
 OPERATIONS = discover(_app_for_discovery())
-SECURED = [op for op in OPERATIONS if (op.method, op.path) not in PUBLIC_API_ROUTES]
+SUBSCRIBER_ROUTES = [op for op in OPERATIONS if SCHEMES.get((op.method, op.path)) == APP_OR_KEY]
+SECURED = [
+    op for op in OPERATIONS if (op.method, op.path) not in PUBLIC_API_ROUTES and op not in SUBSCRIBER_ROUTES
+]
 WITH_IDS = [op for op in SECURED if "{" in op.path]
 
 QUERY_VALUES = {
@@ -159,6 +170,8 @@ PATH_FIXTURES: dict[str, Callable[[TestClient, dict[str, str], dict[str, Any]], 
     "workout_id": _stranger_workout,
     "activity_id": _stranger_activity,
     "client_id": _stranger_connection,
+    "subscription_id": lambda *_: 1,  # subscriber routes: their own rows below, never the 404 row
+    "delivery_id": lambda *_: 1,
 }
 
 
@@ -242,7 +255,9 @@ def test_every_api_route_is_documented_with_a_scope():
     """A route under /api/ that is hidden from the document or declares no scope fails here, unless it is
     listed as public on purpose."""
     unsecured = [
-        str(op) for op in OPERATIONS if op.scope is None and (op.method, op.path) not in PUBLIC_API_ROUTES
+        str(op)
+        for op in OPERATIONS
+        if op.scope is None and (op.method, op.path) not in PUBLIC_API_ROUTES and op not in SUBSCRIBER_ROUTES
     ]
     assert not unsecured, f"routes without require_scope or missing from OpenAPI: {unsecured}"
     assert len(SECURED) >= 30  # the discovery found the API (30 operations when this was written)
@@ -336,3 +351,48 @@ def test_the_strangers_resources_survived_the_matrix(world: World, database: Dat
         ):
             row = conn.execute(sa.select(model.id).where(model.id == world.strangers[name])).first()
             assert row is not None, f"the stranger's {name} {world.strangers[name]} is gone"
+
+
+# --- webhook subscribers: an app (HTTP Basic) or an athlete's personal key, nothing else -------------------
+
+
+def _assert_subscriber_challenge(response: Any, status: int, op: Operation) -> None:
+    assert response.status_code == status, f"{op}: {response.status_code} {response.text[:200]}"
+    assert response.headers["content-type"] == "application/problem+json", op
+    if status == 401:
+        assert (
+            response.headers["www-authenticate"] == 'Basic realm="trainerday", Bearer realm="trainerday"'
+        ), op
+
+
+def test_the_subscriber_routes_were_found():
+    assert len(SUBSCRIBER_ROUTES) >= 8, SUBSCRIBER_ROUTES
+
+
+@pytest.mark.parametrize("op", SUBSCRIBER_ROUTES, ids=str)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic dXNlcjpwYXNz", "Basic !!!", "Digest x", "Bearer not-a-token"],
+    ids=["none", "unknown-app", "malformed-basic", "other-scheme", "malformed-bearer"],
+)
+def test_a_subscriber_route_refuses_who_is_not_an_app_or_an_athlete(
+    world: World, op: Operation, authorization: str | None
+):
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = _call(world, op, headers)
+    assert response.status_code == 401, f"{op}: {response.status_code} {response.text[:200]}"
+    if not authorization or not authorization.startswith("Bearer"):
+        _assert_subscriber_challenge(response, 401, op)
+
+
+@pytest.mark.parametrize("op", SUBSCRIBER_ROUTES, ids=str)
+def test_a_subscriber_route_refuses_a_revoked_key(world: World, op: Operation):
+    response = _call(world, op, bearer(world.revoked_key))
+    assert response.status_code == 401, f"{op}: {response.status_code} {response.text[:200]}"
+
+
+@pytest.mark.parametrize("op", SUBSCRIBER_ROUTES, ids=str)
+def test_a_subscriber_route_refuses_an_athletes_oauth_token(world: World, op: Operation):
+    """An app manages its subscriptions with its own credentials, never with a token an athlete gave it."""
+    response = _call(world, op, bearer(world.expired_token))
+    assert response.status_code in (401, 403), f"{op}: {response.status_code} {response.text[:200]}"
