@@ -41,6 +41,7 @@ POSTGRES_URL = os.environ.get("TRAINERDAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 PASSWORD = "correct horse battery"
+TEST_RATE_LIMIT = "100000/minute"
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
@@ -127,7 +128,16 @@ def db(database: Database) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db.url, secret_key=TEST_SECRET)
+    # Tests send many requests from one address with one key: limits high enough never to trip by accident
+    # (the rate-limit tests set their own, low ones).
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=db.url,
+        secret_key=TEST_SECRET,
+        rate_limit=TEST_RATE_LIMIT,
+        login_rate_limit=TEST_RATE_LIMIT,
+        upload_rate_limit=TEST_RATE_LIMIT,
+    )
 
 
 @pytest.fixture
@@ -248,6 +258,9 @@ def server_env(url: str, data_dir: Path, base_url: str) -> dict[str, str]:
         "TRAINERDAY_SECRET_KEY": TEST_SECRET,
         "TRAINERDAY_BASE_URL": base_url,
         "TRAINERDAY_LOG_LEVEL": "warning",
+        "TRAINERDAY_RATE_LIMIT": TEST_RATE_LIMIT,
+        "TRAINERDAY_LOGIN_RATE_LIMIT": TEST_RATE_LIMIT,
+        "TRAINERDAY_UPLOAD_RATE_LIMIT": TEST_RATE_LIMIT,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from trainerday_server import __version__
+from trainerday_server import __version__, ratelimit
 from trainerday_server.activities.routes import router as activities_router
 from trainerday_server.activities.storage import FileStorage, LocalFileStorage
 from trainerday_server.api_keys.resolver import ApiKeyResolver
@@ -30,6 +31,9 @@ from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
+from trainerday_server.observability import metrics as observability_metrics
+from trainerday_server.observability.middleware import Observability
+from trainerday_server.observability.routes import router as observability_router
 from trainerday_server.problems import install_problem_handlers
 from trainerday_server.web.routes import router as web_router
 from trainerday_server.web.templates import STATIC_DIR
@@ -66,6 +70,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
+        observability_metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="TrainerDay API",
@@ -100,6 +105,7 @@ def create_app(
     app.include_router(activities_router)
     app.include_router(oauth_router)
     app.include_router(web_router)
+    app.include_router(observability_router)  # /readyz, /metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -132,6 +138,11 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(QueryStringGuard)
+    # Production (docs/operations.md): rate limits inside, then the request id, access log and metrics
+    # outermost, so that every answer (429s and guards' refusals included) is logged and counted.
+    ratelimit.install(app, settings)
+    observability_metrics.watch_pool(engine)
+    app.add_middleware(Observability, access_log=settings.access_log)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -109,6 +109,10 @@ def serve(
     settings = get_settings()
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
+    if workers > 1:
+        from trainerday_server.observability.multiprocess import prepare_metrics_directory
+
+        prepare_metrics_directory()
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "trainerday_server.asgi:app",
@@ -117,6 +121,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # the app writes its own: one JSON line per request (observability.middleware)
     )
 
 

@@ -17,6 +17,8 @@ from trainerday_server.activities import service
 from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut, ActivityPatch, PowerCurveOut
 from trainerday_server.auth.principal import Principal
 from trainerday_server.deps import SessionDep, require_scope
+from trainerday_server.observability import metrics
+from trainerday_server.ratelimit import UploadAllowance
 from trainerday_server.schemas import IdPath, IsoDate
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
@@ -49,6 +51,7 @@ def _attachment(data: bytes, media_type: str, file_name: str) -> Response:
 def upload_activity(
     request: Request,
     me: Writer,
+    _allowed: UploadAllowance,  # the per-athlete upload rate limit, before any decoding
     file: Annotated[UploadFile, File(description="The activity file; its format is read from its content")],
     name: Annotated[
         str | None, Form(description="Defaults to the file's own name, else e.g. Morning Ride")
@@ -68,6 +71,7 @@ def upload_activity(
         service.UploadInfo(name, description, external_id, file.filename),
         state.settings.max_upload_bytes,
     )
+    metrics.observe_upload(str(body.get("file", {}).get("format", "unknown")), file.size or 0)
     return _json(body, 201, {"Location": f"/api/v1/activities/{body['id']}"})
 
 
