@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from trainerday_server import __version__, ratelimit
+from trainerday_server import __version__, maintenance, ratelimit
 from trainerday_server.activities.routes import router as activities_router
 from trainerday_server.activities.storage import FileStorage, LocalFileStorage
 from trainerday_server.api_keys.resolver import ApiKeyResolver
@@ -68,7 +70,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        clean_up = _start_maintenance(app, settings)
         yield
+        if clean_up is not None:
+            clean_up.cancel()
         engine.dispose()
         observability_metrics.process_exited(os.getpid())
 
@@ -145,6 +150,21 @@ def create_app(
     app.add_middleware(Observability, access_log=settings.access_log)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _start_maintenance(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:
+    """The periodic clean-up (see ``maintenance``), first run at a random point of its first interval so
+    that processes started together do not all clean up at once."""
+    interval = settings.maintenance_interval_seconds
+    if interval <= 0:
+        return None
+    state = app.state
+
+    def work() -> maintenance.Report:
+        return maintenance.run_maintenance(state.write_sessions, state.file_storage, state.clock())
+
+    first_delay = random.uniform(0.5, 1.0) * interval
+    return asyncio.create_task(maintenance.periodic(interval, work, first_delay=first_delay))
 
 
 def _configure_logging(level: str) -> None:

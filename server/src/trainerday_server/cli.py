@@ -125,6 +125,25 @@ def serve(
     )
 
 
+@app.command()
+def maintenance() -> None:
+    """Delete expired OAuth codes and tokens, expired sessions, old idempotency records and log-in attempts,
+    and orphan activity files; prints what was deleted as JSON (for cron; servers also do it hourly)."""
+    from trainerday_server.activities.storage import LocalFileStorage
+    from trainerday_server.maintenance import run_maintenance
+    from trainerday_server.models.base import utcnow
+
+    settings = get_settings()
+    engine = open_database()
+    try:
+        report = run_maintenance(
+            make_session_factory(engine, writer=True), LocalFileStorage(settings.data_dir / "files"), utcnow()
+        )
+    finally:
+        engine.dispose()
+    print(json.dumps(report.deleted, sort_keys=True))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
