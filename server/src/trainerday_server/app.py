@@ -28,6 +28,7 @@ from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.export.routes import router as export_router
 from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(web_router)
     app.include_router(observability_router)  # /readyz, /metrics
+    app.include_router(export_router)  # GET /api/v1/athlete/export
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
