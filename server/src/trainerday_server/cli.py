@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
@@ -156,6 +157,47 @@ def db_upgrade() -> None:
     except Exception as exc:
         raise fail(f"migration failed: {exc}") from None
     err.print("database is up to date")
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="The backup file to write.")]) -> None:
+    """Copy the SQLite database, consistently, while the servers run (PostgreSQL: use pg_dump)."""
+    from trainerday_server.backup import BackupError, backup, postgres_advice, sqlite_path
+
+    url = get_settings().resolved_database_url
+    database = sqlite_path(url)
+    if database is None:
+        raise fail(postgres_advice(url, path, restore=False), code=2)
+    try:
+        size = backup(database, path)
+    except (BackupError, OSError) as exc:
+        raise fail(str(exc)) from None
+    err.print(
+        f"backed up {database} to {path} ({size:,} bytes); back up the files/ directory and the secret too"
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A backup written by `db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current database without asking.")] = False,
+) -> None:
+    """Replace the SQLite database with a backup (the current one is kept as *.before-restore)."""
+    from trainerday_server.backup import BackupError, postgres_advice, restore, sqlite_path
+
+    url = get_settings().resolved_database_url
+    database = sqlite_path(url)
+    if database is None:
+        raise fail(postgres_advice(url, path, restore=True), code=2)
+    if not yes and not typer.confirm(f"Replace {database} with {path}?", err=True):
+        raise fail("nothing restored")
+    try:
+        kept = restore(path, database)
+    except (BackupError, OSError) as exc:
+        raise fail(str(exc)) from None
+    if kept is not None:
+        err.print(f"the previous database is kept as {kept}")
+    err.print(f"restored {path}; run `trainerday-server db upgrade` if it predates this version")
 
 
 @users_app.command("create")
