@@ -107,9 +107,15 @@ def serve(
     """Serve the API, the explorer (/docs) and the web pages."""
     import uvicorn
 
+    from trainerday_server.ratelimit import Limits, RateLimitSettingError
+
     settings = get_settings()
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
+    try:
+        Limits.from_settings(settings)  # a clear error now, not a traceback in every worker
+    except RateLimitSettingError as exc:
+        raise fail(str(exc)) from None
     if workers > 1:
         from trainerday_server.observability.multiprocess import prepare_metrics_directory
 

@@ -84,3 +84,35 @@ def test_refused_secrets_in_the_url_are_not_written_to_the_log(served: tuple[str
     assert ours["status"] == 400
     assert ours["query"] == "access_token=[REDACTED]"
     assert '"GET /api/v1/athlete' not in log  # uvicorn's access log line: off
+
+
+@pytest.mark.slow
+def test_two_workers_report_their_requests_together(db: Database, tmp_path: Path) -> None:
+    """``serve --workers 2`` shares metrics through PROMETHEUS_MULTIPROC_DIR: whichever worker answers the
+    scrape counts every worker's requests."""
+    env = server_env(db.url, tmp_path / "data", "http://127.0.0.1")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process, base_url = start_server(env, tmp_path / "server.log", "--workers", "2")
+    try:
+        for _ in range(40):  # a new connection each: the kernel spreads them over both workers
+            assert httpx.get(f"{base_url}/readyz", timeout=10).status_code == 200
+        # A request is counted just after its answer is sent: let the last ones land first.
+        deadline = time.monotonic() + 10
+        while _readyz_count(base_url) != 40 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        counts = {_readyz_count(base_url) for _ in range(6)}
+    finally:
+        stop_server(process)
+    assert counts == {40.0}
+
+
+def _readyz_count(base_url: str) -> float:
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if (
+            line.startswith("trainerday_http_request_duration_seconds_count{")
+            and 'route="/readyz"' in line
+            and 'status="200"' in line
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
