@@ -7,6 +7,7 @@ scripts (a new key, a new id) is printed alone on standard output; everything el
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,10 +117,13 @@ def serve(
         Limits.from_settings(settings)  # a clear error now, not a traceback in every worker
     except RateLimitSettingError as exc:
         raise fail(str(exc)) from None
+    created_metrics_directory = None
     if workers > 1:
-        from trainerday_server.observability.multiprocess import prepare_metrics_directory
+        from trainerday_server.observability.multiprocess import MULTIPROCESS_ENV, prepare_metrics_directory
 
-        prepare_metrics_directory()
+        configured = os.environ.get(MULTIPROCESS_ENV)
+        metrics_directory = prepare_metrics_directory()
+        created_metrics_directory = None if configured else metrics_directory
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "trainerday_server.asgi:app",
@@ -130,6 +134,10 @@ def serve(
         proxy_headers=True,
         access_log=False,  # the app writes its own: one JSON line per request (observability.middleware)
     )
+    if created_metrics_directory is not None:
+        from trainerday_server.observability.multiprocess import remove_metrics_directory
+
+        remove_metrics_directory(created_metrics_directory)
 
 
 @app.command()
