@@ -193,3 +193,25 @@ def test_the_maintenance_command(db: Database, tmp_path: Path) -> None:
     assert set(json.loads(result.stdout)) == {
         "oauth_tokens", "oauth_codes", "web_sessions", "idempotency_records", "login_attempts", "orphan_files"
     }  # fmt: skip
+
+
+def test_each_server_process_cleans_up_on_its_own_timer(settings, db: Database, factory: Factory) -> None:  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    from trainerday_server.app import create_app
+
+    athlete = factory.athlete()
+    sessions = make_session_factory(db.engine, writer=True)
+    with session_scope(sessions) as s:
+        s.add(WebSession(token_hash="gone".ljust(64, "0"), athlete_id=athlete.id, expires_at=NOW - HOUR))
+
+    def left() -> int:
+        with session_scope(sessions) as s:
+            return s.scalar(sa.select(sa.func.count()).select_from(WebSession)) or 0
+
+    app = create_app(settings.model_copy(update={"maintenance_interval_seconds": 1}), engine=db.engine)
+    with TestClient(app):
+        deadline = time.monotonic() + 20
+        while left() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert left() == 0
