@@ -3,7 +3,10 @@ access log off, and a refused token in the URL never written (issue 14, "secrets
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +30,7 @@ def start_server(env: dict[str, str], log_path: Path, *extra: str) -> tuple[subp
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop_server can end the workers with it
         )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -48,6 +52,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    # Workers that outlived their supervisor (killed above, or crashed) would hold the port forever.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
