@@ -42,6 +42,7 @@ POSTGRES_URL = os.environ.get("TRAINERDAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 PASSWORD = "correct horse battery"
+TEST_RATE_LIMIT = "100000/minute"
 
 # Property tests judge results, not speed: on a shared, loaded machine a deadline only adds flakes.
 hypothesis_settings.register_profile("trainerday", deadline=None)
@@ -203,9 +204,17 @@ def db(database: Database) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    # No webhook worker in the app under test: tests that want deliveries run one themselves.
+    # No webhook worker in the app under test: tests that want deliveries run one themselves. Tests send
+    # many requests from one address with one key: limits high enough never to trip by accident (the
+    # rate-limit tests set their own, low ones).
     return Settings(
-        data_dir=tmp_path / "data", database_url=db.url, secret_key=TEST_SECRET, webhooks_worker=False
+        data_dir=tmp_path / "data",
+        database_url=db.url,
+        secret_key=TEST_SECRET,
+        webhooks_worker=False,
+        rate_limit=TEST_RATE_LIMIT,
+        login_rate_limit=TEST_RATE_LIMIT,
+        upload_rate_limit=TEST_RATE_LIMIT,
     )
 
 
@@ -329,6 +338,9 @@ def server_env(url: str, data_dir: Path, base_url: str) -> dict[str, str]:
         "TRAINERDAY_LOG_LEVEL": "warning",
         # The shared server must not deliver webhooks queued by in-process tests on the same database.
         "TRAINERDAY_WEBHOOKS_WORKER": "false",
+        "TRAINERDAY_RATE_LIMIT": TEST_RATE_LIMIT,
+        "TRAINERDAY_LOGIN_RATE_LIMIT": TEST_RATE_LIMIT,
+        "TRAINERDAY_UPLOAD_RATE_LIMIT": TEST_RATE_LIMIT,
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from trainerday_server import __version__
+from trainerday_server import __version__, maintenance, ratelimit
 from trainerday_server.activities.routes import router as activities_router
 from trainerday_server.activities.storage import FileStorage, LocalFileStorage
 from trainerday_server.analytics.routes import router as analytics_router
@@ -26,12 +29,16 @@ from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.export.routes import router as export_router
 from trainerday_server.guards import install_guards, parse_origins
 from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
+from trainerday_server.observability import metrics as observability_metrics
+from trainerday_server.observability.middleware import Observability
+from trainerday_server.observability.routes import router as observability_router
 from trainerday_server.problems import install_problem_handlers
 from trainerday_server.web.pages import install_pages
 from trainerday_server.web.routes import router as web_router
@@ -77,10 +84,14 @@ def create_app(
         worker = worker_from_settings(engine, settings) if settings.webhooks_worker else None
         if worker is not None:
             worker.start()
+        clean_up = _start_maintenance(app, settings)
         yield
+        if clean_up is not None:
+            clean_up.cancel()
         if worker is not None:
             worker.stop()
         engine.dispose()
+        observability_metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="TrainerDay API",
@@ -118,6 +129,8 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(webhooks_router)
     app.include_router(web_router)
+    app.include_router(observability_router)  # /readyz, /metrics
+    app.include_router(export_router)  # GET /api/v1/athlete/export
     install_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -149,9 +162,29 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(QueryStringGuard)
-    install_guards(app, parse_origins(settings.cors_origins))  # last: they wrap everything above
+    # Rate limits inside the guards (so CORS sees a 429 too), then the request id, access log and metrics
+    # outermost, so that every answer (429s and guards' refusals included) is logged and counted.
+    ratelimit.install(app, settings)
+    install_guards(app, parse_origins(settings.cors_origins))
+    observability_metrics.watch_pool(engine)
+    app.add_middleware(Observability, access_log=settings.access_log)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _start_maintenance(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:
+    """The periodic clean-up (see ``maintenance``), first run at a random point of its first interval so
+    that processes started together do not all clean up at once."""
+    interval = settings.maintenance_interval_seconds
+    if interval <= 0:
+        return None
+    state = app.state
+
+    def work() -> maintenance.Report:
+        return maintenance.run_maintenance(state.write_sessions, state.file_storage, state.clock())
+
+    first_delay = random.uniform(0.5, 1.0) * interval
+    return asyncio.create_task(maintenance.periodic(interval, work, first_delay=first_delay))
 
 
 def _configure_logging(level: str) -> None:

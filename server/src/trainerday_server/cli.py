@@ -7,9 +7,11 @@ scripts (a new key, a new id) is printed alone on standard output; everything el
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
@@ -126,12 +128,24 @@ def serve(
     """Serve the API, the explorer (/docs) and the web pages."""
     import uvicorn
 
+    from trainerday_server.ratelimit import Limits, RateLimitSettingError
     from trainerday_server.serving import uvicorn_options
 
     settings = get_settings()
     _check_webhook_schedule(settings)
     open_database().dispose()
     settings.resolved_secret_key  # noqa: B018 - create the secret once, before workers race to
+    try:
+        Limits.from_settings(settings)  # a clear error now, not a traceback in every worker
+    except RateLimitSettingError as exc:
+        raise fail(str(exc)) from None
+    created_metrics_directory = None
+    if workers > 1:
+        from trainerday_server.observability.multiprocess import MULTIPROCESS_ENV, prepare_metrics_directory
+
+        configured = os.environ.get(MULTIPROCESS_ENV)
+        metrics_directory = prepare_metrics_directory()
+        created_metrics_directory = None if configured else metrics_directory
     err.print(f"TrainerDay API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "trainerday_server.asgi:app",
@@ -140,8 +154,32 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # the app writes its own: one JSON line per request (observability.middleware)
         **uvicorn_options(),  # header and body limits and timeouts, no server banner
     )
+    if created_metrics_directory is not None:
+        from trainerday_server.observability.multiprocess import remove_metrics_directory
+
+        remove_metrics_directory(created_metrics_directory)
+
+
+@app.command()
+def maintenance() -> None:
+    """Delete expired OAuth codes and tokens, expired sessions, old idempotency records and log-in attempts,
+    and orphan activity files; prints what was deleted as JSON (for cron; servers also do it hourly)."""
+    from trainerday_server.activities.storage import LocalFileStorage
+    from trainerday_server.maintenance import run_maintenance
+    from trainerday_server.models.base import utcnow
+
+    settings = get_settings()
+    engine = open_database()
+    try:
+        report = run_maintenance(
+            make_session_factory(engine, writer=True), LocalFileStorage(settings.data_dir / "files"), utcnow()
+        )
+    finally:
+        engine.dispose()
+    print(json.dumps(report.deleted, sort_keys=True))
 
 
 def _check_webhook_schedule(settings: Any) -> None:
@@ -188,6 +226,47 @@ def db_upgrade() -> None:
     except Exception as exc:
         raise fail(f"migration failed: {exc}") from None
     err.print("database is up to date")
+
+
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="The backup file to write.")]) -> None:
+    """Copy the SQLite database, consistently, while the servers run (PostgreSQL: use pg_dump)."""
+    from trainerday_server.backup import BackupError, backup, postgres_advice, sqlite_path
+
+    url = get_settings().resolved_database_url
+    database = sqlite_path(url)
+    if database is None:
+        raise fail(postgres_advice(url, path, restore=False), code=2)
+    try:
+        size = backup(database, path)
+    except (BackupError, OSError) as exc:
+        raise fail(str(exc)) from None
+    err.print(
+        f"backed up {database} to {path} ({size:,} bytes); back up the files/ directory and the secret too"
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A backup written by `db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the current database without asking.")] = False,
+) -> None:
+    """Replace the SQLite database with a backup (the current one is kept as *.before-restore)."""
+    from trainerday_server.backup import BackupError, postgres_advice, restore, sqlite_path
+
+    url = get_settings().resolved_database_url
+    database = sqlite_path(url)
+    if database is None:
+        raise fail(postgres_advice(url, path, restore=True), code=2)
+    if not yes and not typer.confirm(f"Replace {database} with {path}?", err=True):
+        raise fail("nothing restored")
+    try:
+        kept = restore(path, database)
+    except (BackupError, OSError) as exc:
+        raise fail(str(exc)) from None
+    if kept is not None:
+        err.print(f"the previous database is kept as {kept}")
+    err.print(f"restored {path}; run `trainerday-server db upgrade` if it predates this version")
 
 
 @users_app.command("create")

@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     request_header_timeout_seconds: float = 10.0
     request_body_idle_timeout_seconds: float = 30.0
 
+    # --- production: observability, rate limits, maintenance (docs/operations.md) ---
+    # One JSON line per request on standard error; uvicorn's own access log is always off.
+    access_log: bool = True
+    # Shared state for several processes (rate limits); without it each process limits on its own.
+    redis_url: str | None = None
+    # Requests per token (per client address without one) to /api/: "600/minute", "10/second"... or "off".
+    rate_limit: str = "600/minute"
+    # Per client address, on log-in, sign-up and /oauth/token* (POST).
+    login_rate_limit: str = "30/minute"
+    # Activity uploads per athlete: each can cost seconds of CPU to decode.
+    upload_rate_limit: str = "120/hour"
+    # /metrics answers only with "Authorization: Bearer <this>" when set.
+    metrics_token: str | None = None
+    # The in-process clean-up runs this often (0: never; use `trainerday-server maintenance` from cron).
+    maintenance_interval_seconds: int = 3600
+    # A rotated refresh token re-presented within this many seconds gets the same new pair back.
+    refresh_token_grace_seconds: int = 30
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

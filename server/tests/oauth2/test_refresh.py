@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from tests.conftest import Clock, Database, Factory, LiveServer, bearer
@@ -17,6 +18,7 @@ from tests.oauth2.flow import (
     register_app,
     works,
 )
+from trainerday_server.models import OAuthToken
 
 
 def test_refresh_issues_a_new_access_and_refresh_token(flow: Authorization):
@@ -84,11 +86,12 @@ def test_a_wider_or_unknown_scope_is_invalid_scope(flow: Authorization, scope):
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
-def test_replaying_a_used_refresh_token_revokes_the_whole_family(flow: Authorization):
+def test_replaying_a_used_refresh_token_revokes_the_whole_family(flow: Authorization, clock: Clock):
     first = flow.tokens()
     second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
     assert works(flow.browser, first["access_token"]) and works(flow.browser, second["access_token"])
 
+    clock.advance(seconds=31)  # past the grace window, in which a retry is answered instead (below)
     replay = refresh(flow.browser, flow.app, first["refresh_token"])
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert not works(flow.browser, first["access_token"])
@@ -144,8 +147,9 @@ def test_refresh_tokens_outlive_access_tokens_but_not_forever(flow: Authorizatio
 
 
 def test_concurrent_refreshes_rotate_once(live_server: LiveServer, factory: Factory, db: Database):
-    """Many requests racing to refresh with one token against a real server process: one gets new tokens,
-    the rest are replays - and a replay ends the authorization, the winner's new tokens included."""
+    """Many requests racing to refresh with one token against a real server process (default settings: a
+    30 s grace window): the token is rotated once, and every racer - a client retrying - gets that one new
+    pair, which works."""
     athlete = factory.athlete()
     app = register_app(db.engine)
     with httpx.Client(base_url=live_server.base_url, follow_redirects=False) as browser:
@@ -157,9 +161,46 @@ def test_concurrent_refreshes_rotate_once(live_server: LiveServer, factory: Fact
             return refresh(client, app, tokens["refresh_token"])
 
     results = race(8, send)
-    assert sorted(r.status_code for r in results) == [200] + [400] * 7, [r.text for r in results]
-    assert {r.json()["error"] for r in results if r.status_code == 400} == {"invalid_grant"}
-    winner = next(r for r in results if r.status_code == 200).json()
+    assert [r.status_code for r in results] == [200] * 8, [r.text for r in results]
+    pairs = {(r.json()["access_token"], r.json()["refresh_token"]) for r in results}
+    assert len(pairs) == 1
+    with db.engine.connect() as conn:
+        count = sa.select(sa.func.count()).select_from(OAuthToken).where(OAuthToken.athlete_id == athlete.id)
+        assert conn.scalar(count) == 2  # the first pair and its one rotation
+    ((access, refresh_token),) = pairs
     with httpx.Client(base_url=live_server.base_url) as client:
-        assert not works(client, winner["access_token"])
-        assert refresh(client, app, winner["refresh_token"]).json()["error"] == "invalid_grant"
+        assert works(client, access)
+        assert refresh(client, app, refresh_token).status_code == 200
+
+
+def test_a_retry_within_the_grace_window_gets_the_same_pair(flow: Authorization, clock: Clock):
+    first = flow.tokens()
+    lost = refresh(flow.browser, flow.app, first["refresh_token"]).json()  # the client never saw this
+    clock.advance(seconds=29)
+    retried = refresh(flow.browser, flow.app, first["refresh_token"])
+    assert retried.status_code == 200
+    again = retried.json()
+    assert (again["access_token"], again["refresh_token"]) == (lost["access_token"], lost["refresh_token"])
+    assert again["scope"] == lost["scope"] and 0 < again["expires_in"] <= lost["expires_in"]
+    assert retried.headers["cache-control"] == "no-store"
+    assert works(flow.browser, again["access_token"])
+    assert refresh(flow.browser, flow.app, again["refresh_token"]).status_code == 200
+
+
+def test_a_retry_after_the_new_pair_was_used_is_a_replay(flow: Authorization):
+    first = flow.tokens()
+    second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
+    third = refresh(flow.browser, flow.app, second["refresh_token"]).json()  # the client did get `second`
+    replay = refresh(flow.browser, flow.app, first["refresh_token"])  # within 30 s, but not a lost answer
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert not works(flow.browser, third["access_token"])
+
+
+def test_with_the_grace_window_off_a_replay_revokes_at_once(flow: Authorization):
+    state = flow.browser.app.state  # type: ignore[attr-defined]
+    state.settings = state.settings.model_copy(update={"refresh_token_grace_seconds": 0})
+    first = flow.tokens()
+    second = refresh(flow.browser, flow.app, first["refresh_token"]).json()
+    replay = refresh(flow.browser, flow.app, first["refresh_token"])
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert not works(flow.browser, second["access_token"])

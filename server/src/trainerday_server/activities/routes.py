@@ -20,6 +20,8 @@ from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut, A
 from trainerday_server.athlete.service import get_athlete
 from trainerday_server.auth.principal import Principal
 from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
+from trainerday_server.observability import metrics
+from trainerday_server.ratelimit import UploadAllowance
 from trainerday_server.schemas import IdPath, IsoDate
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
@@ -56,6 +58,7 @@ def _attachment(data: bytes, media_type: str, file_name: str) -> Response:
 def upload_activity(
     request: Request,
     me: Writer,
+    _allowed: UploadAllowance,  # the per-athlete upload rate limit, before any decoding
     file: Annotated[UploadFile, File(description="The activity file; its format is read from its content")],
     name: Annotated[
         str | None, Form(description="Defaults to the file's own name, else e.g. Morning Ride")
@@ -83,6 +86,7 @@ def upload_activity(
         stored = answered.stored
         headers = {"Location": stored.location} if stored.location else None
         return Response(stored.body, status_code=stored.status_code, media_type=JSON, headers=headers)
+    metrics.observe_upload(str(body.get("file", {}).get("format", "unknown")), file.size or 0)
     return _json(body, 201, {"Location": f"/api/v1/activities/{body['id']}"})
 
 

@@ -27,6 +27,7 @@ from trainerday_server.auth.scopes import SCOPES
 from trainerday_server.auth.tokens import is_wellformed
 
 REALM = "trainerday"
+PRINCIPAL_SCOPE_KEY = "trainerday.principal"  # read by observability.middleware
 log = logging.getLogger(__name__)
 
 
@@ -172,6 +173,7 @@ async def authenticate_request(request: Request, *scopes: str) -> Principal:
     principal = await authenticator.authenticate(token)
     if principal is None:
         raise BearerError(401, "invalid_token", "the access token is unknown, revoked or expired")
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal  # for the access log: who called (never their token)
     for scope in scopes:
         check_scope(principal, scope)
     return principal

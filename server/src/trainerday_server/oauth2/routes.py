@@ -46,7 +46,11 @@ def issuer(request: Request) -> str:
 def _server(request: Request, session: Session) -> AuthorizationServer:
     state = request.app.state
     return AuthorizationServer(
-        session, secret_key=state.secret_key, issuer=issuer(request), now=state.clock()
+        session,
+        secret_key=state.secret_key,
+        issuer=issuer(request),
+        now=state.clock(),
+        refresh_grace_seconds=state.settings.refresh_token_grace_seconds,
     )
 
 

@@ -322,10 +322,28 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return self.server.session.get(Athlete, authorization_code.row.athlete_id)
 
 
+def rotated_tokens(secret_key: bytes, refresh_token: str) -> tuple[str, str]:
+    """The access and refresh token a refresh token is rotated into: HMACs of it under the server secret.
+
+    As unpredictable as random tokens to anyone without the secret, yet the same every time, so a client
+    that lost the answer to its refresh can be given the same pair again within the grace window.
+    """
+
+    def derive(prefix: str, purpose: bytes) -> str:
+        digest = hmac.new(secret_key, purpose + b"\x00" + refresh_token.encode(), "sha256").digest()
+        return prefix + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    return derive(ACCESS_TOKEN_PREFIX, b"rotated-access"), derive(REFRESH_TOKEN_PREFIX, b"rotated-refresh")
+
+
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     server: AuthorizationServer
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation (RFC 9700 4.14.2)
+
+    # Set when the presented token was rotated within the grace window: answer with the pair it was
+    # rotated into (see docs/oauth.md, "Refresh-token grace window").
+    _within_grace = False
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         token = self.server.find_token(refresh_token)
@@ -334,14 +352,51 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if token is None or token.kind != "refresh_token" or not token.check_client(self.request.client):
             return None
         if token.row.refresh_used_at is not None:
+            if token.row.revoked_at is None and self._in_grace_window(token.row.refresh_used_at):
+                self._within_grace = True
+                return token
             self._refuse_replay(token)
         return None if token.is_revoked() or token.is_expired() else token
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         token: IssuedToken = self.request.refresh_token
+        presented = self.request.form["refresh_token"]
+        if self._within_grace:
+            return self._repeat_rotation(token, presented)
         if not service.claim_refresh_token(self.server.session, token.row.id, self.server.now):
-            self._refuse_replay(token)  # refreshed concurrently, a moment ago
+            # Refreshed concurrently, a moment ago: within the grace window that is the same client
+            # retrying, answered like any retry; otherwise a replay.
+            if self.server.refresh_grace_seconds > 0:
+                return self._repeat_rotation(token, presented)
+            self._refuse_replay(token)
+        self.server.rotating_from = presented
         return super().create_token_response()
+
+    def _in_grace_window(self, used_at: dt.datetime) -> bool:
+        grace = self.server.refresh_grace_seconds
+        return grace > 0 and (self.server.now - used_at).total_seconds() <= grace
+
+    def _repeat_rotation(
+        self, token: IssuedToken, presented: str
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The pair this refresh token was rotated into, again: its tokens are derived from the presented
+        one (``rotated_tokens``), so they can be given twice without ever being stored in clear."""
+        access, refresh = rotated_tokens(self.server.secret_key, presented)
+        successor = service.find_token(self.server.session, self.server.secret_key, refresh)
+        row = None if successor is None else successor.row
+        if row is None or row.revoked_at is not None or row.refresh_used_at is not None:
+            # The new pair was received and already used (or revoked): this is a replay, not a retry.
+            self._refuse_replay(token)
+        assert row is not None
+        body = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": max(0, row.expires_at - unix_seconds(self.server.now)),
+            "refresh_token": refresh,
+            "scope": row.scope,
+        }
+        return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                           ("Pragma", "no-cache")]  # fmt: skip
 
     def _refuse_replay(self, token: IssuedToken) -> None:
         # A rotated refresh token coming back means two parties hold it: end the authorization for both.
@@ -404,12 +459,23 @@ class IntrospectionEndpoint(_FindsTokens, rfc7662.IntrospectionEndpoint):
 class AuthorizationServer(rfc6749.AuthorizationServer):
     """One per request: it holds that request's database session and the time the request is judged at."""
 
-    def __init__(self, session: Session, *, secret_key: bytes, issuer: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        secret_key: bytes,
+        issuer: str,
+        now: dt.datetime,
+        refresh_grace_seconds: int = 0,
+    ) -> None:
         super().__init__(scopes_supported=sorted(ALL_SCOPES))
         self.session = session
         self.secret_key = secret_key
         self.issuer = issuer
         self.now = now
+        self.refresh_grace_seconds = refresh_grace_seconds
+        # The refresh token being rotated, when there is one: the new pair is derived from it.
+        self.rotating_from: str | None = None
         self.register_token_generator("default", self._generate_token)
         self.register_client_auth_method("client_secret_basic", _authenticate_basic)
         self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
@@ -432,11 +498,15 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
     def _generate_token(
         self, grant_type: str, client: Client, user: Athlete, scope: str, **_: Any
     ) -> dict[str, Any]:
+        if self.rotating_from is not None:
+            access, refresh = rotated_tokens(self.secret_key, self.rotating_from)
+        else:
+            access, refresh = new_token(ACCESS_TOKEN_PREFIX), new_token(REFRESH_TOKEN_PREFIX)
         return {
-            "access_token": new_token(ACCESS_TOKEN_PREFIX),
+            "access_token": access,
             "token_type": "Bearer",
             "expires_in": ACCESS_TOKEN_SECONDS,
-            "refresh_token": new_token(REFRESH_TOKEN_PREFIX),
+            "refresh_token": refresh,
             "scope": format_scopes(set(scope.split())),
         }
 
