@@ -51,7 +51,7 @@ CONTENT_TYPES = {
     "gpx": "application/gpx+xml",
 }
 # The figures a list item carries; the detail has everything.
-_DETAIL_ONLY = ("timeInPowerZones", "timeInHeartRateZones", "warnings")
+_DETAIL_ONLY = ("timeInPowerZones", "timeInHeartRateZones", "warnings", "deviceSummary")
 
 
 @dataclass(frozen=True)
