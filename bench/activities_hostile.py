@@ -76,6 +76,34 @@ def empty_track_points() -> bytes:
     return b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>' + points + b"</trkseg></trk></gpx>"
 
 
+def extensions_bomb() -> bytes:
+    """60 track points, the last holding twelve million empty elements in its <extensions> (issue 9)."""
+    point = '<trkpt lat="47" lon="8.5"><time>2024-05-04T07:30:{:02d}Z</time>{}</trkpt>'
+    points = "".join(point.format(i, "") for i in range(59)).encode()
+    last = point.format(59, "<extensions>" + "<a/>" * 12_000_000 + "</extensions>").encode()
+    return (
+        b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+        + points
+        + last
+        + b"</trkseg></trk></gpx>"
+    )
+
+
+def elements_outside_points() -> bytes:
+    """60 track points after twelve million empty elements in the track's <extensions>."""
+    points = "".join(
+        f'<trkpt lat="47" lon="8.5"><time>2024-05-04T07:30:{i:02d}Z</time></trkpt>' for i in range(60)
+    ).encode()
+    junk = b"<extensions>" + b"<a/>" * 12_000_000 + b"</extensions>"
+    return (
+        b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk>'
+        + junk
+        + b"<trkseg>"
+        + points
+        + b"</trkseg></trk></gpx>"
+    )
+
+
 CASES: dict[str, Callable[[], bytes]] = {
     REFERENCE: lambda: (SAMPLES / "fit/big_activity.fit").read_bytes(),
     "1,000,000 empty chained FIT segments": lambda: segment(b"") * 1_000_000,
@@ -85,6 +113,8 @@ CASES: dict[str, Callable[[], bytes]] = {
     "slow decoder: 1,000,000 one-byte messages": slow_decoder_messages,
     "1,000,000 lap events": lap_events,
     "GPX: 6,000,000 empty track points": empty_track_points,
+    "GPX: 12,000,000 elements in one point": extensions_bomb,
+    "GPX: 12,000,000 elements outside the points": elements_outside_points,
 }
 
 _CHILD = """

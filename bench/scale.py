@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -41,9 +40,7 @@ from trainerday_server.migrate import upgrade
 
 SECRET = "scale-bench-secret-0123456789abcdefghijkl"  # noqa: S105 - a throw-away database's
 ATHLETES = 10_000
-SAMPLE = Path(
-    os.environ.get("TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples")
-)
+SAMPLE = Path(__file__).resolve().parents[1] / "server" / "tests" / "data" / "samples"  # in-repo recordings
 
 
 def numbers(count: int, start: int = 0) -> str:

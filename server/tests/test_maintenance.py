@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import TEST_SECRET, Database, Factory
+from tests.conftest import IN_REPO_SAMPLES, TEST_SECRET, Database, Factory
 from trainerday_server.activities.storage import LocalFileStorage
 from trainerday_server.auth.scopes import ALL_SCOPES
 from trainerday_server.db import make_session_factory, session_scope
@@ -141,12 +141,7 @@ def _store_activity_file(db: Database, factory: Factory, storage: LocalFileStora
     """An activity row through the real upload service, whose file must survive the clean-up."""
     from trainerday_server.activities import service
 
-    samples = Path(
-        os.environ.get(
-            "TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "samples"
-        )
-    )
-    fit = next((samples / "fit").glob("*.fit"))
+    fit = IN_REPO_SAMPLES / "fit" / "2020-06-01-16-52-40.fit"
     sessions = make_session_factory(db.engine, writer=True)
     readers = make_session_factory(db.engine, writer=False)
     service.upload_activity(

@@ -91,13 +91,14 @@ def test_threshold_intervals_are_zone_4_despite_long_easy_time() -> None:
 
 
 def test_fractional_second_segments_blend_and_keep_the_duration() -> None:
-    # 0.5 s at 100 % then 1.5 s at 50 %: second 0 averages 75 %, second 1 is 50 %; no time lost or gained.
-    profile = power_profile(parse_segments([[0.5 / 60, 100, 100], [1.5 / 60, 50, 50]]), 200)
-    assert profile.tolist() == [150.0, 100.0]
-    # 1000 segments of 0.4 s: 400 s, not 1000 (a per-segment ceil) nor 0 (a per-segment floor).
-    many = planned_metrics(parse_segments([[0.4 / 60, 80, 80]] * 1000), 200)
-    assert many.duration_seconds == 400
-    assert many.work_kj == pytest.approx(400 * 160 / 1000)
+    # 1.5 s at 100 % then 2.5 s at 50 %: second 1 averages 75 %; no time lost or gained. (A segment is at
+    # least a second: structure.MIN_SEGMENT_MINUTES.)
+    profile = power_profile(parse_segments([[1.5 / 60, 100, 100], [2.5 / 60, 50, 50]]), 200)
+    assert profile.tolist() == [200.0, 150.0, 100.0, 100.0]
+    # 1000 segments of 1.4 s: 1,400 s, not 2,000 (a per-segment ceil) nor 1,000 (a per-segment floor).
+    many = planned_metrics(parse_segments([[1.4 / 60, 80, 80]] * 1000), 200)
+    assert many.duration_seconds == 1400
+    assert many.work_kj == pytest.approx(1400 * 160 / 1000)
 
 
 def test_last_partial_second_is_averaged_not_stretched() -> None:

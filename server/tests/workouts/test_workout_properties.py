@@ -19,7 +19,10 @@ cadences = st.none() | st.integers(40, 130)
 @st.composite
 def segments(draw: st.DrawFn, *, whole_percent: bool = False, ramps: bool = True) -> Segment:
     seconds = draw(st.integers(1, 40 * 60))
-    percent = st.integers(0, 400) if whole_percent else st.integers(0, 40000).map(lambda p: p / 100)
+    # 0 (rest) or from 1 % of FTP: below that is no effort (structure.MIN_PERCENT)
+    percent = (
+        st.integers(0, 400) if whole_percent else st.integers(0, 40000).map(lambda p: p // 100 and p / 100)
+    )
     start = draw(percent)
     end = draw(percent) if ramps and draw(st.booleans()) else start
     return Segment(

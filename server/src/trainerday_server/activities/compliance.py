@@ -35,8 +35,8 @@ def compliance(
     ):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ValidationFailed.single(name, f"must be a non-negative number, got {value}")
-    duration = _ratio(actual_seconds, planned_seconds)
-    tss = _ratio(actual_tss, planned_tss)
+    duration = _ratio(actual_seconds, planned_seconds, MIN_PLANNED["seconds"])
+    tss = _ratio(actual_tss, planned_tss, MIN_PLANNED["tss"])
     overall = tss if tss is not None else duration
     percent = _percent(overall)
     return {
@@ -49,8 +49,15 @@ def compliance(
     }
 
 
-def _ratio(actual: float | None, planned: float | None) -> float | None:
-    return actual / planned if actual is not None and planned else None
+# Below these a plan is empty for comparison: a ratio against it would be meaningless (and, against 1e-18,
+# too large for JSON's integers).
+MIN_PLANNED = {"seconds": 1.0, "tss": 0.1}
+
+
+def _ratio(actual: float | None, planned: float | None, smallest: float) -> float | None:
+    if actual is None or planned is None or not planned >= smallest:
+        return None
+    return actual / planned
 
 
 def _round(ratio: float | None) -> float | None:

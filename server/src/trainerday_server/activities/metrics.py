@@ -2,72 +2,48 @@
 
 Pure and vectorised (numpy): a 10-hour 1 Hz ride takes a few milliseconds.
 
-How the samples become a 1 Hz ride
-----------------------------------
-1. **Impossible samples are dropouts.** Values outside physical limits (power above 3,000 W or below 0,
-   heart rate outside 20-250 bpm, a position at 0°, 0°, ...) are removed before anything else, and
-   ``warnings`` says how many ("3 power samples above 3,000 W ignored").
-2. **The timeline.** The recording runs while samples keep coming: consecutive samples at most
-   ``MAX_GAP_SECONDS`` apart cover every whole second between them. A longer silence (auto-pause, a
-   device that stopped writing) is *stopped* time, and so is the time strictly between a FIT timer stop
-   and the next start: stopped seconds are neither zeros nor interpolated riding, they are simply not part
-   of the ride's timeline. The covered seconds with the timer running are the **timer** seconds (a count of
-   seconds, so a device's timer, a duration, may be a second shorter per pause).
-3. **Channels on the timeline.** Each channel is linearly interpolated onto those seconds from its own
-   valid samples, across channel gaps of at most ``MAX_GAP_SECONDS``; a longer channel dropout (a power
-   meter that lost its link) stays missing and is left out of that channel's figures. Nothing is
-   extrapolated beyond a channel's first or last sample (by more than half a second).
-4. **Moving.** A timer second is moving when the speed is at least ``MOVING_SPEED_MPS`` or the rider
-   pedals (power or cadence above zero: indoors, virtual speed may read 0 while the rider works); a second
-   with none of the three known counts as moving (the timer ran), and a speed that is zero throughout is
-   ignored. Speed comes from the speed channel, else from the distance channel, else from the positions.
+How the samples become a 1 Hz ride (the timer series)
+-----------------------------------------------------
+One definition for FIT, TCX and GPX alike (``timer_series``):
 
-Which series each figure uses
------------------------------
-- Averages (power, heart rate, speed) are over moving seconds; average cadence also leaves out zeros
-  (coasting), as head units do. Maxima are over all timer seconds.
-- Normalized Power, the power curve, time in zones, IF and TSS all use one series: the moving seconds with
-  power, in order ("the ride"). So the whole-ride point of the power curve equals the computed average power,
-  time in power zones sums to the length of that series, and TSS uses that length as its duration.
-- Work (kJ) sums power over all timer seconds. Average speed is distance over moving time.
-- Climbing, and distance measured from positions, count only while the timer runs: a change of altitude
-  or position across stopped time is left out, as head units do.
-- Moving time is the timer time less the timer seconds the records show stopped, so it never exceeds the
-  timer time, which never exceeds the elapsed time, whichever of them the device gave.
+1. **Impossible samples are dropouts.** Values outside physical limits (power above 3,000 W or below 0,
+   heart rate outside 20-250 bpm, a position at 0°, 0°, ...) are removed, and ``warnings`` says how many.
+   A heart rate of 0 is a strap's dropout, removed silently. A distance that jumps faster than any rider
+   (a counter reading 1,000,000 m for a while) adds nothing, with a warning; a drop of more than 500 m is
+   a restarted counter.
+2. **The timer seconds.** Records fall on whole seconds. Every second from the first record to the last is
+   a timer second, except those strictly inside a FIT timer pause and those strictly inside a *stopped*
+   gap: a silence of more than ``MAX_GAP_SECONDS`` in a file recorded every second, or, in a smart-recorded
+   file (records typically more than a second apart), a silence across which the distance did not advance
+   at a riding speed. Stopped-but-recording seconds (standing at a light with the timer running) count.
+3. **Values.** Each timer second holds the values of the last record at or before it; a record lacking a
+   channel holds that channel's last value for up to ``MAX_GAP_SECONDS``, beyond which the channel is
+   missing there and left out of its figures.
+4. **No sensor, no figures.** A channel absent, or reading 0 on every sample (a head unit that writes 0 W
+   all ride without a meter), gives null figures: no average, maximum, NP, IF, TSS, work, zones or curve.
+5. **Moving.** A timer second is moving when the speed is at least ``MOVING_SPEED_MPS`` or the rider
+   pedals (power or cadence above zero); with none of the three known it counts as moving.
+
+The figures
+-----------
+- ``averagePower``: the mean over the timer seconds with power, zeros included (work / timer time);
+  ``averagePowerMoving`` the same over moving seconds. ``maxPower``: the largest second, which is the 1 s
+  point of the power curve. NP: 30 s rolling mean of that series, 4th power, mean, 4th root; IF = NP / FTP
+  and TSS = seconds x NP x IF / (FTP x 3600) x 100, only for cycling (or an unspecified sport): a run's
+  power is not measured against a cycling FTP. Zones and the curve use the same series.
+- ``averageHeartRate``: timer seconds with a heart rate; ``averageCadence``: timer seconds with cadence
+  above zero (coasting is no cadence). Maxima over the timer seconds.
+- Distance: the furthest point of the cleaned distance channel, else measured along the positions (not
+  across stopped gaps). ``averageSpeed`` = distance / moving time, never above ``maxSpeed``.
+- Elevation gain: as before (smoothed, hysteresis, GPS-settling jumps rejected).
+- ``elapsedSeconds`` counts the seconds from the first record to the last; ``timerSeconds`` the timer
+  seconds; ``movingSeconds`` those moving. So moving <= timer <= elapsed, and nothing the device wrote
+  can make them longer than the records.
 
 The device's own summary
 ------------------------
-Where the recording carries one (a FIT session), elapsed and timer time, distance and average/max power and
-heart rate are the device's, as the athlete saw them on the head unit, **if its records bear them out**:
-possible (within the physical limits above) and within ``RECORDS_TOLERANCE`` (2 %) of what its records
-give under one of the definitions devices use (``_record_figures``): an elapsed time no shorter than the
-records' span (less a second at each end), a timer time counted or measured (one second less per stretch
-of riding) and no longer than the elapsed time, an average power over moving seconds, over every timer
-second with zeros or over non-zero samples, an average heart rate over moving or all timer seconds.
-Otherwise the records' figure is reported and ``warnings`` names the device's value and the range its
-records give. Everything else is always computed from the records: NP, IF, TSS, zones, the power curve,
-work, speeds, average cadence (devices disagree on it most: one sample ride's head unit reports 131 rpm),
-and elevation gain (a head unit counts climbing on its barometer sampled faster than it records, with its
-own smoothing: on the sample rides up to 14 % from a count on its records, 1,254 m against 1,283 m on
-4078723797, so a FIT would not agree with its own export).
-
-What a FIT and its TCX/GPX export agree on
-------------------------------------------
-An export carries the records without the device's summary, so its figures are the records' and agree
-with the FIT's exactly where the FIT's are the records' too (start time, NP, IF, TSS, zones, power curve,
-work, climbing, speeds, average cadence, a device figure not borne out) and within 2 % where they are the
-device's (by the rule above), except by definition:
-
-- elapsed time, where a device kept its clock running before its first or after its last record;
-- timer and moving time (and average speed, distance over moving time), by up to a second per stretch of
-  riding: a device measures a duration, an export's seconds are counted (the 2-minute ride: 94 s against
-  96 s, two stretches);
-- average power, where the device averages every timer second with zeros (219 W against the export's 226 W
-  over moving seconds on 4078723797) or only non-zero samples;
-- anything a format does not carry: GPX has no power in Garmin's export; GPX has no distance or speed
-  channel, so distance is measured along the positions, short of the device's by what it counted before
-  its first record and in the second after each pause (668.2 m against 653.3 m on the 2-minute ride), and
-  maximum speed is the difference of two GPS fixes, not the device's smoothed speed.
+A FIT session's figures are kept as written in ``deviceSummary`` and never used for ours; where one differs
+from ours by more than 5 %, ``warnings`` says so in one line (``device_warnings``).
 
 Agreement with TrainerDay's reference (trainerday/cycling-metrics)
 ------------------------------------------------------------------
@@ -77,14 +53,14 @@ Coggan's zones are defined as there, and reproduce its test vectors (TSS 100, 50
 spinner workout's zone times, its power curves; see the tests). Differences: the reference returns NP = 0
 below 120 s of data, we give NP from 30 s and null below; it rounds NP and IF to two decimals and TSS to a
 whole number, we round only in ``to_json``; it interpolates gaps of any length, extrapolates a channel's
-ends and treats 0 W as a missing sample, where we stop at ``MAX_GAP_SECONDS``, never extrapolate and keep
-zeros as recorded. (Its newest TSS test file expects 49 and 71 for two workouts; its own code gives 50 and
-72 there, like its older test file and like us.)
+ends and treats 0 W as a missing sample, where we hold a sample until the next (at most ``MAX_GAP_SECONDS``
+for a channel missing from records), never extrapolate backwards and keep zeros as recorded. (Its newest
+TSS test file expects 49 and 71 for two workouts; its own code gives 50 and 72 there, like its older test
+file and like us.)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -99,7 +75,8 @@ from trainerday_server.activities.recording import DeviceSummary, Recording
 from trainerday_server.athlete.zones import HEART_RATE_ZONES, POWER_ZONES, zone_indices
 from trainerday_server.errors import ValidationFailed
 
-MAX_GAP_SECONDS = 10.0  # longest silence still bridged as riding; smart recording writes every 1-8 s
+MAX_GAP_SECONDS = 10.0  # a longer silence is stopped time, unless the distance shows it was ridden
+MAX_RIDDEN_GAP_SECONDS = 600  # the longest silence that counts as ridden (smart recording: 10-60 s)
 MOVING_SPEED_MPS = 1.0  # 3.6 km/h: slower than walking, faster than GPS drift at a standstill
 NP_WINDOW_SECONDS = 30
 # Elevation gain: a centred rolling mean takes out sample-to-sample noise, then only climbs of at least the
@@ -158,7 +135,8 @@ class RideMetrics:
     elevation_gain_meters: float | None
     average_speed: float | None  # m/s, distance over moving time
     max_speed: float | None
-    average_power: float | None
+    average_power: float | None  # over every timer second with power, zeros included
+    average_power_moving: float | None  # over the moving seconds only (Strava's view)
     max_power: float | None
     normalized_power: float | None
     intensity_factor: float | None
@@ -171,6 +149,7 @@ class RideMetrics:
     time_in_power_zones: list[int] | None  # seconds in Coggan zones 1..7
     time_in_heart_rate_zones: list[int] | None  # seconds in zones 1..5
     power_curve: PowerCurve | None
+    device_summary: DeviceSummary | None = None  # the device's own figures, as written
     warnings: list[str] = field(default_factory=list)  # the recording's own, then those of the metrics
 
     def to_json(self) -> dict[str, Any]:
@@ -186,6 +165,7 @@ class RideMetrics:
             "averageSpeed": _round(self.average_speed, 3),
             "maxSpeed": _round(self.max_speed, 3),
             "averagePower": _round(self.average_power, 1),
+            "averagePowerMoving": _round(self.average_power_moving, 1),
             "maxPower": _round(self.max_power, 1),
             "normalizedPower": _round(self.normalized_power, 1),
             "intensityFactor": _round(self.intensity_factor, 3),
@@ -198,6 +178,7 @@ class RideMetrics:
             "timeInPowerZones": self.time_in_power_zones,
             "timeInHeartRateZones": self.time_in_heart_rate_zones,
             "powerCurve": self.power_curve.to_json() if self.power_curve else None,
+            "deviceSummary": self.device_summary.to_json() if self.device_summary else None,
             "warnings": self.warnings,
         }
 
@@ -205,11 +186,12 @@ class RideMetrics:
 def ride_metrics(
     recording: Recording, ftp: float | None, lthr: float | None = None, timezone: str | tzinfo = "UTC"
 ) -> RideMetrics:
-    """Compute a ride's metrics.
+    """Compute a ride's metrics, every figure from the records over the timer series (module docstring).
 
-    ``ftp`` is the athlete's FTP in force on the ride's date (None: no IF, TSS or power zones), ``lthr`` the
-    lactate-threshold heart rate (None: no heart-rate zones), ``timezone`` the athlete's IANA zone (or a
-    ``tzinfo``, such as the fixed offset a stored ride's local start time carries).
+    ``ftp`` is the athlete's cycling FTP in force on the ride's date (None: no IF, TSS or power zones; they
+    are also left out for sports other than cycling, whose power is not measured against a cycling FTP),
+    ``lthr`` the lactate-threshold heart rate (None: no heart-rate zones), ``timezone`` the athlete's IANA
+    zone (or a ``tzinfo``, such as the fixed offset a stored ride's local start time carries).
     Raises ValidationFailed for a non-positive threshold, an unknown time zone or a recording without samples.
     """
     zone = timezone if isinstance(timezone, tzinfo) else _time_zone(timezone)
@@ -219,31 +201,59 @@ def ride_metrics(
     time = _checked_time(recording)
     warnings = list(recording.warnings)
     channels = _without_dropouts(recording.channels, warnings)
-    _add_speed(time, channels)
-    seconds = _timeline(time, recording.pauses)
-    grid = {name: _resample(time, values, seconds) for name, values in channels.items()}
-    power, heart_rate, cadence, speed = (grid.get(n) for n in ("power", "heartRate", "cadence", "speed"))
-    moving = _moving(seconds.size, speed, power, cadence)
-    ride_power = _moving_samples(power, moving)
-    ride_heart_rate = _moving_samples(heart_rate, moving)
-    ride_cadence = _moving_samples(cadence, moving)
-    np_watts = normalized_power(ride_power) if ride_power is not None else None
-    intensity = tss = None
-    if np_watts is not None and ride_power is not None and ftp is not None:
-        intensity = np_watts / ftp
-        tss = ride_power.size * np_watts * intensity / (ftp * 3600) * 100  # t: the ridden power series
-    average_power = _mean(ride_power)
-
-    figures = _record_figures(
-        time, seconds, _distance(time, channels), power, heart_rate, average_power, _mean(ride_heart_rate)
+    distance_channel = _clean_distance(time, channels, warnings)
+    series = timer_series(
+        time, channels, distance_channel, recording.pauses, from_positions="distance" not in channels
     )
-    reported = _prefer_device(figures, recording.summary, warnings)
-    elapsed = reported["elapsed_seconds"] or 0.0
-    # A count of whole seconds may exceed a device's elapsed duration by a second or two (see _prefer_device).
-    timer = min(reported["timer_seconds"] or 0.0, elapsed)
-    # The seconds the records show stopped, taken from the timer the device kept (or we counted).
-    moving_seconds = max(timer - (seconds.size - int(moving.sum())), 0.0)
-    distance = reported["distance_meters"]
+    seconds = series.seconds
+    power = _meaningful(series.channels.get("power"), "power", "W", warnings)
+    heart_rate = _meaningful(series.channels.get("heartRate"), "heart-rate", "bpm", warnings)
+    cadence = _meaningful(series.channels.get("cadence"), "cadence", "rpm", warnings)
+    speed = series.channels.get("speed")
+    moving = _moving(seconds.size, speed, power, cadence)
+
+    ride_power = power[np.isfinite(power)] if power is not None else None
+    ride_heart_rate = heart_rate[np.isfinite(heart_rate)] if heart_rate is not None else None
+    np_watts = normalized_power(ride_power) if ride_power is not None else None
+    against_ftp = ftp if _measured_against_ftp(recording.sport) else None
+    intensity = tss = None
+    if np_watts is not None and ride_power is not None and against_ftp is not None:
+        intensity = np_watts / against_ftp
+        tss = ride_power.size * np_watts * intensity / (against_ftp * 3600) * 100
+    average_power = _mean(ride_power)
+    moving_power = power[moving & np.isfinite(power)] if power is not None else None
+
+    elapsed = float(series.elapsed_seconds)
+    timer = float(seconds.size)
+    moving_seconds = float(np.count_nonzero(moving))
+    distance = series.distance_meters
+    max_speed = _max(speed)
+    average_speed = distance / moving_seconds if distance is not None and moving_seconds else None
+    if average_speed is not None and max_speed is not None and average_speed > max_speed:
+        # Only where the speed channel and the distance channel disagree (two sensors); never report an
+        # average above the maximum.
+        warnings.append(
+            f"the distance over moving time ({average_speed:.2f} m/s) exceeds the speed channel's maximum "
+            f"({max_speed:.2f} m/s); the maximum is reported as the average"
+        )
+        average_speed = max_speed
+    if max_speed is None and average_speed is not None:
+        max_speed = average_speed
+    cadence_pedalling = cadence[cadence > 0] if cadence is not None else None
+    result_warnings = warnings
+    device_warnings(
+        recording.summary,
+        result_warnings,
+        elapsed=elapsed,
+        timer=timer,
+        distance=distance,
+        average_power=average_power,
+        max_power=_max(power),
+        normalized_power=np_watts,
+        average_heart_rate=_mean(ride_heart_rate),
+        max_heart_rate=_max(heart_rate),
+        work_kj=float(np.nansum(power)) / 1000 if power is not None else None,
+    )
     start = recording.start_time.astimezone(UTC)
     return RideMetrics(
         start_time=start,
@@ -252,24 +262,36 @@ def ride_metrics(
         timer_seconds=timer,
         moving_seconds=moving_seconds,
         distance_meters=distance,
-        elevation_gain_meters=_elevation_gain(grid.get("altitude"), seconds),
-        average_speed=distance / moving_seconds if distance is not None and moving_seconds else None,
-        max_speed=_max(speed),
-        average_power=reported["average_power"],
-        max_power=reported["max_power"],
+        elevation_gain_meters=_elevation_gain(
+            _resample(time, channels["altitude"], seconds) if "altitude" in channels else None, seconds
+        ),
+        average_speed=average_speed,
+        max_speed=max_speed,
+        average_power=average_power,
+        average_power_moving=_mean(moving_power),
+        max_power=_max(power),
         normalized_power=np_watts,
         intensity_factor=intensity,
         tss=tss,
         work_kj=float(np.nansum(power)) / 1000 if power is not None else None,
-        average_heart_rate=reported["average_heart_rate"],
-        max_heart_rate=reported["max_heart_rate"],
-        average_cadence=_mean(ride_cadence[ride_cadence > 0]) if ride_cadence is not None else None,
+        average_heart_rate=_mean(ride_heart_rate),
+        max_heart_rate=_max(heart_rate),
+        average_cadence=_mean(cadence_pedalling),
         variability_index=np_watts / average_power if np_watts is not None and average_power else None,
-        time_in_power_zones=_time_in_zones(ride_power, ftp, POWER_ZONES),
+        time_in_power_zones=_time_in_zones(ride_power, against_ftp, POWER_ZONES),
         time_in_heart_rate_zones=_time_in_zones(ride_heart_rate, lthr, HEART_RATE_ZONES),
         power_curve=power_curve(ride_power) if ride_power is not None and ride_power.size else None,
-        warnings=warnings,
+        device_summary=recording.summary,
+        warnings=result_warnings,
     )
+
+
+# Sports whose power is measured against the (cycling) FTP; None: the file does not say, as most exports.
+FTP_SPORTS = frozenset({None, "cycling", "e_biking", "training", "generic"})
+
+
+def _measured_against_ftp(sport: str | None) -> bool:
+    return sport in FTP_SPORTS
 
 
 def normalized_power(watts: np.ndarray) -> float | None:
@@ -333,15 +355,113 @@ def _checked_time(recording: Recording) -> np.ndarray:
     return time
 
 
-def _timeline(time: np.ndarray, pauses: list[tuple[float, float]]) -> np.ndarray:
-    """The whole seconds (since start_time) that the recording covers with the timer running."""
-    breaks = np.flatnonzero(np.diff(time) > MAX_GAP_SECONDS)
-    first = np.rint(time[np.r_[0, breaks + 1]]).astype(np.int64)
-    last = np.rint(time[np.r_[breaks, time.size - 1]]).astype(np.int64)
+@dataclass(frozen=True, slots=True)
+class TimerSeries:
+    """The ride at 1 Hz: the timer seconds and each channel's value in them (NaN where it has none)."""
+
+    seconds: np.ndarray  # int64 seconds since start_time, increasing
+    channels: dict[str, np.ndarray]  # float64 like ``seconds``
+    elapsed_seconds: int  # seconds from the first record's to the last's, both counted
+    distance_meters: float | None
+
+
+def timer_series(
+    time: np.ndarray,
+    channels: dict[str, np.ndarray],
+    distance: np.ndarray | None,
+    pauses: list[tuple[float, float]],
+    *,
+    from_positions: bool = False,
+) -> TimerSeries:
+    """The 1 Hz timer series of a recording (channels already cleaned, ``distance`` the cleaned cumulative
+    distance aligned with ``time``, or None).
+
+    Records fall on whole seconds (rounded); several in one second merge, the last valid value of each
+    channel winning. Every second from the first record to the last belongs to the timer, except those
+    strictly inside a timer pause and those strictly inside a *stopped* gap: a silence of more than
+    MAX_GAP_SECONDS across which the distance did not advance at a riding speed (in a smart-recorded file,
+    whose records are more than a second apart, long gaps while moving are ridden, up to
+    MAX_RIDDEN_GAP_SECONDS). Each timer second holds the values of the
+    last record at or before it. Speed, where the file has none, is the distance covered to the next record
+    over the time to it. A record that lacks a channel holds that channel's last value for up to
+    MAX_GAP_SECONDS; beyond that (a sensor that lost its link) the channel is missing and left out of its
+    figures.
+    """
+    record_seconds = np.rint(time).astype(np.int64)
+    record_seconds -= record_seconds[0]
+    unique = record_seconds[np.r_[True, np.diff(record_seconds) != 0]]  # time is in order
+    merged = {name: _last_per_second(record_seconds, values, unique) for name, values in channels.items()}
+    merged_distance = _last_per_second(record_seconds, distance, unique) if distance is not None else None
+
+    gaps = np.diff(unique)
+    stopped = gaps > MAX_GAP_SECONDS
+    # Only a smart-recorded file (records further apart than a second, typically) has ridden gaps: in a
+    # file recorded every second, a long silence is a pause, whatever the positions say (riding on with the
+    # timer stopped, GPS lost).
+    smart = gaps.size > 0 and 2 * int(np.count_nonzero(gaps > 1)) >= gaps.size  # the median gap over 1 s
+    if smart and merged_distance is not None and stopped.any():
+        with np.errstate(invalid="ignore"):
+            gap_speed = np.diff(merged_distance) / np.maximum(gaps, 1)
+            ridden = (
+                (gap_speed >= MOVING_SPEED_MPS)
+                & (gap_speed <= LIMITS["speed"].high)
+                & (gaps <= MAX_RIDDEN_GAP_SECONDS)
+            )
+        stopped &= ~ridden
+    if from_positions and merged_distance is not None:
+        # A head unit counts no distance while stopped; positions do move (riding on with the timer off).
+        valid = np.flatnonzero(np.isfinite(merged_distance))
+        steps, spans = np.diff(merged_distance[valid]), np.diff(unique[valid])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ridden = smart & (steps / spans >= MOVING_SPEED_MPS) & (spans <= MAX_RIDDEN_GAP_SECONDS)
+        steps[(spans > MAX_GAP_SECONDS) & ~ridden] = 0.0
+        merged_distance[valid] = merged_distance[valid[0]] + np.r_[0.0, np.cumsum(steps)]
+    # Stretches of contiguous timer seconds, broken at the stopped gaps.
+    breaks = np.flatnonzero(stopped)
+    first = unique[np.r_[0, breaks + 1]]
+    last = unique[np.r_[breaks, unique.size - 1]]
     lengths = last - first + 1
-    # Concatenated aranges first[i]..last[i]; bounded by MAX_GAP_SECONDS per sample, whatever the timestamps.
     seconds = np.repeat(first - np.cumsum(np.r_[0, lengths[:-1]]), lengths) + np.arange(lengths.sum())
-    return seconds[~_paused(seconds, pauses)]
+    seconds = seconds[~_paused(seconds, pauses)]
+    holder = np.searchsorted(unique, seconds, side="right") - 1  # the last record at or before
+    held = {name: _held(values, unique, holder, seconds) for name, values in merged.items()}
+    if "speed" not in held and merged_distance is not None and unique.size >= 2:
+        with np.errstate(invalid="ignore"):
+            ahead = np.r_[np.diff(merged_distance) / gaps, np.nan]
+        ahead[~((ahead >= 0) & (ahead <= LIMITS["speed"].high))] = np.nan
+        if _has(ahead):
+            held["speed"] = ahead[holder]
+    total = None
+    if merged_distance is not None and _has(merged_distance):
+        total = float(np.nanmax(merged_distance))
+    return TimerSeries(seconds, held, int(unique[-1] - unique[0] + 1), total)
+
+
+def _held(values: np.ndarray, unique: np.ndarray, holder: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """A channel on the timer seconds: the value of the holding record, or, where that record lacks the
+    channel, the channel's last value if at most MAX_GAP_SECONDS old (a sensor skipping a record)."""
+    valid = np.isfinite(values)
+    if valid.all():
+        return values[holder]
+    index = np.where(valid, np.arange(values.size), -1)
+    last_valid = np.maximum.accumulate(index)[holder]
+    usable = (last_valid == holder) | (
+        (last_valid >= 0) & (seconds - unique[np.maximum(last_valid, 0)] <= MAX_GAP_SECONDS)
+    )
+    return np.where(usable, values[np.maximum(last_valid, 0)], np.nan)
+
+
+def _last_per_second(record_seconds: np.ndarray, values: np.ndarray, unique: np.ndarray) -> np.ndarray:
+    """For each of ``unique`` seconds, the last valid value of the records in it (NaN if none)."""
+    if unique.size == record_seconds.size:  # one record a second, the usual case
+        return np.array(values, dtype=np.float64)
+    valid = np.isfinite(values)
+    at, kept = record_seconds[valid], values[valid]
+    out = np.full(unique.size, np.nan)
+    if at.size:
+        last = np.r_[np.diff(at) != 0, True]
+        out[np.searchsorted(unique, at[last])] = kept[last]
+    return out
 
 
 def _paused(seconds: np.ndarray, pauses: list[tuple[float, float]]) -> np.ndarray:
@@ -400,6 +520,8 @@ def _without_dropouts(channels: dict[str, np.ndarray], warnings: list[str]) -> d
     cleaned: dict[str, np.ndarray] = {}
     for name, raw in channels.items():
         values = np.array(raw, dtype=np.float64)
+        if name == "heartRate":
+            values[values == 0] = np.nan  # a strap's dropout, not a heart rate
         limit = LIMITS.get(name)
         if limit is not None:
             with np.errstate(invalid="ignore"):
@@ -421,68 +543,74 @@ def _without_dropouts(channels: dict[str, np.ndarray], warnings: list[str]) -> d
     return cleaned
 
 
-def _add_speed(time: np.ndarray, channels: dict[str, np.ndarray]) -> None:
-    """Derive speed from distance, or distance and speed from positions, when the recording lacks them."""
-    if "speed" in channels:
-        return
-    if "distance" not in channels and "latitude" in channels and "longitude" in channels:
-        steps = _position_steps(time, channels["latitude"], channels["longitude"])
-        if steps is not None:
-            channels["distance"] = steps
-    distance = channels.get("distance")
-    if distance is None:
-        return
-    valid = np.flatnonzero(np.isfinite(distance))
-    if valid.size < 2:
-        return
-    dt = np.diff(time[valid])
-    dd = np.diff(distance[valid])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step_speed = np.where((dt > 0) & (dt <= MAX_GAP_SECONDS), dd / dt, np.nan)
-    speed = np.full(time.size, np.nan)
-    speed[valid[1:]] = np.where((step_speed >= 0) & (step_speed <= LIMITS["speed"].high), step_speed, np.nan)
-    channels["speed"] = speed
+def _clean_distance(
+    time: np.ndarray, channels: dict[str, np.ndarray], warnings: list[str]
+) -> np.ndarray | None:
+    """The cumulative distance (m, from 0 at the first record) aligned with ``time``, NaN where a record has
+    none: the distance channel cleaned, else measured along the positions; None without either.
 
-
-def _position_steps(time: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray | None:
-    """Cumulative great-circle distance along the valid positions (NaN where a sample has none).
-
-    A move across stopped time (samples more than MAX_GAP_SECONDS apart) is not ridden distance: a head
-    unit does not count what happens while it is paused, so neither do we.
+    A step faster than the speed limit is a dropout (a glitch, a counter jumping to 1,000,000 m) and adds
+    nothing; a drop of more than DISTANCE_RESET_METERS is a restarted counter (a chained file) and the count
+    goes on from where it was; smaller drops (two sensors interleaved) are kept, and the ride's distance is
+    the furthest point reached. A first value above DISTANCE_RESET_METERS is an offset, not ridden.
     """
+    limit = LIMITS["speed"].high
+    source = channels.get("distance")
+    words = "distance"
+    if source is None:
+        lat, lon = channels.get("latitude"), channels.get("longitude")
+        if lat is None or lon is None:
+            return None
+        source, words = _along_positions(lat, lon), "position"
+        if source is None:
+            return None
+    valid = np.flatnonzero(np.isfinite(source))
+    if valid.size == 0:
+        return None
+    if valid.size >= 3:  # one sample far ahead and straight back: that sample is a dropout
+        ahead = np.diff(source[valid])
+        too_fast = ahead[:-1] > limit * np.maximum(np.diff(time[valid])[:-1], 1.0)
+        glitch = too_fast & (ahead[:-1] > DISTANCE_RESET_METERS) & (ahead[1:] < -DISTANCE_RESET_METERS)
+        valid = valid[~np.r_[False, glitch, False]]
+    values = source[valid]
+    steps = np.diff(values)
+    dt = np.maximum(np.diff(time[valid]), 1.0)
+    # Interleaved sources step tens of metres back and forth; only a jump no sensor could make is a dropout.
+    impossible = (steps > limit * dt) & (steps > DISTANCE_RESET_METERS)
+    restarts = steps < -DISTANCE_RESET_METERS
+    n = int(impossible.sum()) + source.size - valid.size - int(np.isnan(source).sum())
+    if n:
+        warnings.append(f"{_count(n, words + ' jump')} faster than {limit:,g} m/s ignored (dropouts)")
+    steps[impossible | restarts] = 0.0
+    base = 0.0 if abs(values[0]) <= DISTANCE_RESET_METERS else float(values[0])
+    cleaned = np.full(source.size, np.nan)
+    cleaned[valid] = np.r_[values[0], values[0] + np.cumsum(steps)] - base
+    np.clip(cleaned, 0.0, None, out=cleaned)
+    return cleaned
+
+
+def _along_positions(lat: np.ndarray, lon: np.ndarray) -> np.ndarray | None:
+    """Cumulative great-circle distance along the valid positions (NaN where a sample has none)."""
     valid = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
     if valid.size < 2:
         return None
     phi, lam = np.radians(lat[valid]), np.radians(lon[valid])
     a = np.sin(np.diff(phi) / 2) ** 2 + np.cos(phi[:-1]) * np.cos(phi[1:]) * np.sin(np.diff(lam) / 2) ** 2
     steps = 2 * EARTH_RADIUS_METERS * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-    steps[np.diff(time[valid]) > MAX_GAP_SECONDS] = 0.0
     distance = np.full(lat.size, np.nan)
     distance[valid] = np.r_[0.0, np.cumsum(steps)]
     return distance
 
 
-def _distance(time: np.ndarray, channels: dict[str, np.ndarray]) -> float | None:
-    """Ride distance from the cumulative distance channel, which counts from 0 at the start (a first sample
-    may already hold a few metres): the furthest point reached.
-
-    Real channels are not monotonic: a head unit on a trainer may interleave two distance sources tens of
-    metres apart, a glitch may jump far ahead for one sample, a chained file may count from 0 again. So a
-    sample that jumps ahead faster than the speed limit and then drops by more than DISTANCE_RESET_METERS is
-    a glitch, any other such drop is a restart, and the furthest points reached between restarts add up.
-    """
-    distance = channels.get("distance")
-    if distance is None:
+def _meaningful(values: np.ndarray | None, label: str, unit: str, warnings: list[str]) -> np.ndarray | None:
+    """The channel, or None when it is absent or reads 0 on every sample: a head unit that writes 0 W all
+    ride has no power meter, and a ride without one has no power figures (never 0, never TSS 0)."""
+    if values is None or not _has(values):
         return None
-    valid = np.isfinite(distance)
-    values, times = distance[valid], time[valid]
-    if values.size >= 3:
-        ahead = np.diff(values)
-        too_fast = ahead[:-1] > LIMITS["speed"].high * np.maximum(np.diff(times)[:-1], 1.0)
-        glitch = too_fast & (ahead[1:] < -DISTANCE_RESET_METERS)
-        values = values[~np.r_[False, glitch, False]]
-    restarts = np.flatnonzero(np.diff(values) < -DISTANCE_RESET_METERS) + 1
-    return float(np.maximum.reduceat(values, np.r_[0, restarts]).clip(min=0).sum())
+    if not (values[np.isfinite(values)] != 0).any():
+        warnings.append(f"the {label} channel reads 0 {unit} on every sample: no sensor, no {label} figures")
+        return None
+    return values
 
 
 def _elevation_gain(altitude: np.ndarray | None, seconds: np.ndarray) -> float | None:
@@ -548,127 +676,40 @@ def _climbed(points: np.ndarray, hysteresis: float) -> float:
 
 # --- device summary ---------------------------------------------------------------------------------------
 
-RECORDS_TOLERANCE = 0.02  # a device figure further than this from what its records give is not reported
-# Record times are whole seconds, a device's elapsed time is not: its records may span up to a second more
-# at each end (the indoor-trainer sample's Edge 800 reports 2,261.85 s for records spanning 2,263 s).
-ELAPSED_SLACK_SECONDS = 2.0
-TIMER_SLACK_SECONDS = 1.0  # a device's timer time against its elapsed time: both rounded their own way
+DEVICE_DIFFERENCE = 0.05  # a device figure further than this from ours is named in ``warnings``
 
 
-@dataclass(frozen=True, slots=True)
-class _Figure:
-    """A figure as the ride's records give it, and the range a device's own figure must lie in to be
-    consistent with those records (unbounded where the records cannot tell)."""
-
-    value: float | None
-    low: float = -math.inf
-    high: float = math.inf
-
-
-def _near(value: float | None, *definitions: float | None) -> _Figure:
-    """``value`` from the records; a device figure within RECORDS_TOLERANCE of it, or of the same figure
-    under another definition devices use (``definitions``), or between them, is consistent with it."""
-    known = [v for v in (value, *definitions) if v is not None]
-    if not known:
-        return _Figure(value)
-    return _Figure(value, min(known) * (1 - RECORDS_TOLERANCE), max(known) * (1 + RECORDS_TOLERANCE))
-
-
-def _record_figures(
-    time: np.ndarray,
-    seconds: np.ndarray,
-    distance: float | None,
-    power: np.ndarray | None,
-    heart_rate: np.ndarray | None,
-    average_power: float | None,
-    average_heart_rate: float | None,
-) -> dict[str, _Figure]:
-    """The figures a device also reports, from the records, with the range of device values they support.
-
-    - Elapsed time: our count of the seconds from the first record to the last; a device's may be longer
-      (it kept the clock running before its first or after its last record) but not shorter than the span.
-    - Timer time: our count of timer seconds, or one second less per stretch of riding, the way devices
-      that measure durations count it (the 2-minute Edge 1000 ride: 96 seconds counted, 93.7 s measured).
-    - Average power over moving seconds; devices also average every timer second with zeros (the Edge
-      1000 of 4078723797: 219 W, where 226 W is the average over moving seconds) or only non-zero samples.
-    - Average heart rate over moving seconds; devices also average over every timer second.
-    - Distance, maxima: one definition.
-    """
-    timer = float(seconds.size)
-    stretches = int(np.count_nonzero(np.diff(seconds) > 1)) + 1 if seconds.size else 0
-    with_zeros = float(np.nansum(power)) / timer if power is not None and timer else None
-    return {
-        "elapsed_seconds": _Figure(
-            float(round(time[-1]) - round(time[0]) + 1), low=float(time[-1] - time[0]) - ELAPSED_SLACK_SECONDS
-        ),
-        "timer_seconds": _near(timer, timer - stretches),
-        "distance_meters": _near(distance),
-        "average_power": _near(
-            average_power, with_zeros, _mean(power[power > 0]) if power is not None else None
-        ),
-        "max_power": _near(_max(power)),
-        "average_heart_rate": _near(
-            average_heart_rate, _mean(heart_rate[np.isfinite(heart_rate)]) if heart_rate is not None else None
-        ),
-        "max_heart_rate": _near(_max(heart_rate)),
-    }
-
-
-_DEVICE_FIGURES: tuple[tuple[str, str, Limit, int], ...] = (
-    # (DeviceSummary field, words for warnings, possible range, decimals in warnings); elapsed before timer
-    ("elapsed_seconds", "elapsed time", Limit("time", "s", 0, math.inf), 0),
-    ("timer_seconds", "timer time", Limit("time", "s", 0, math.inf), 0),
-    ("distance_meters", "distance", LIMITS["distance"], 1),
-    ("average_power", "average power", LIMITS["power"], 0),
-    ("max_power", "max power", LIMITS["power"], 0),
-    ("average_heart_rate", "average heart rate", LIMITS["heartRate"], 0),
-    ("max_heart_rate", "max heart rate", LIMITS["heartRate"], 0),
-)
-
-
-def _prefer_device(
-    figures: dict[str, _Figure], device: DeviceSummary | None, warnings: list[str]
-) -> dict[str, float | None]:
-    """The device's figure where it reported one that is possible and consistent with its records (and a
-    timer time no longer than the elapsed time), the records' elsewhere; each figure not taken is a warning.
-
-    So a figure the API reports from a device lies within RECORDS_TOLERANCE of what its records give, under
-    one of the definitions devices use, and a TCX or GPX export of the same records agrees with it as far
-    as the definitions do (the module docstring lists what agrees and what cannot).
-    """
-    chosen: dict[str, float | None] = {}
-    for name, words, limit, decimals in _DEVICE_FIGURES:
-        figure = figures[name]
-        if name == "timer_seconds":
-            figure = dataclasses.replace(
-                figure, high=min(figure.high, (chosen["elapsed_seconds"] or 0.0) + TIMER_SLACK_SECONDS)
-            )
-        value = getattr(device, name) if device is not None else None
-        if value is not None and not (math.isfinite(value) and limit.low <= value <= limit.high):
-            warnings.append(f"the device's {words} of {value:,g} {limit.unit} ignored")
-            value = None
-        elif value is not None and figure.value is not None and not figure.low <= value <= figure.high:
-            warnings.append(
-                _not_borne_out(words, limit.unit, decimals, value, figure.value, figure.low, figure.high)
-            )
-            value = None
-        chosen[name] = figure.value if value is None else value
-    return chosen
-
-
-def _not_borne_out(
-    words: str, unit: str, decimals: int, value: float, records: float, low: float, high: float
-) -> str:
-    """The warning for a device figure outside the range [low, high] its records give."""
-
-    def show(x: float) -> str:
-        return f"{x:,.{decimals}f} {unit}"
-
-    bounds = f"{show(low)} to {show(high)}" if high < math.inf else f"at least {show(low)}"
-    return (
-        f"the device's {words} ({show(value)}) is not what its records give ({bounds}); "
-        f"{show(records)} from the records reported"
+def device_warnings(device: DeviceSummary | None, warnings: list[str], **ours: float | None) -> None:
+    """One line in ``warnings`` for each figure where the device's own and ours differ by more than
+    DEVICE_DIFFERENCE (``ours`` by RideMetrics field name; work in kJ). The device's figure is not used."""
+    if device is None:
+        return
+    compared = (
+        ("elapsed", "elapsed_seconds", "elapsed time", "s", 1.0),
+        ("timer", "timer_seconds", "timer time", "s", 1.0),
+        ("distance", "distance_meters", "distance", "m", 1.0),
+        ("average_power", "average_power", "average power", "W", 1.0),
+        ("max_power", "max_power", "max power", "W", 1.0),
+        ("normalized_power", "normalized_power", "Normalized Power", "W", 1.0),
+        ("average_heart_rate", "average_heart_rate", "average heart rate", "bpm", 1.0),
+        ("max_heart_rate", "max_heart_rate", "max heart rate", "bpm", 1.0),
+        ("work_kj", "work_joules", "work", "kJ", 1000.0),
     )
+    for key, field_name, words, unit, scale in compared:
+        theirs = getattr(device, field_name)
+        if theirs is None or not math.isfinite(theirs) or theirs <= 0:
+            continue
+        theirs /= scale
+        mine = ours.get(key)
+        if mine is None:
+            warnings.append(f"the device's {words} {theirs:,.0f} {unit}: the records hold no such figure")
+        elif abs(theirs - mine) > DEVICE_DIFFERENCE * max(abs(mine), abs(theirs)):
+            warnings.append(
+                f"the device's {words} {theirs:,.0f} {unit} differs by {abs(theirs - mine) / mine:.0%} "
+                f"from the records' {mine:,.0f} {unit}"
+                if mine
+                else f"the device's {words} {theirs:,.0f} {unit}; the records give 0 {unit}"
+            )
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
@@ -689,11 +730,6 @@ def _cumulative(values: np.ndarray) -> np.ndarray:
 
 def _window_sums(cumulative: np.ndarray, width: int) -> np.ndarray:
     return cumulative[width:] - cumulative[:-width]
-
-
-def _moving_samples(values: np.ndarray | None, moving: np.ndarray) -> np.ndarray | None:
-    """The channel's valid samples in moving seconds, in order; None when the channel is absent."""
-    return None if values is None else values[moving & np.isfinite(values)]
 
 
 def _has(values: np.ndarray) -> bool:

@@ -7,6 +7,7 @@ sample, and every channel is a float64 array aligned with ``time``, NaN where th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,21 +29,51 @@ CHANNELS: tuple[str, ...] = (
 
 @dataclass(slots=True)
 class DeviceSummary:
-    """What the head unit itself reported for the whole ride (a FIT ``session``), where it did.
+    """What the head unit itself wrote for the whole ride (a FIT ``session``), as written, never corrected.
 
-    The API reports them in preference to computed ones, as the athlete saw them on the device, where the
-    recording's own samples bear them out (``metrics._prefer_device``; ascent and cadence are never used).
+    The API shows it beside the figures computed from the records (``deviceSummary``), and ``warnings`` says
+    where the two differ by more than 5 % (``metrics.device_warnings``); nothing here feeds a computed figure.
     """
 
     elapsed_seconds: float | None = None
     timer_seconds: float | None = None
     distance_meters: float | None = None
+    total_ascent_meters: float | None = None
     average_power: float | None = None
     max_power: float | None = None
+    normalized_power: float | None = None
     average_heart_rate: float | None = None
     max_heart_rate: float | None = None
     average_cadence: float | None = None
-    total_ascent_meters: float | None = None
+    work_joules: float | None = None
+    tss: float | None = None
+    intensity_factor: float | None = None
+    ftp: float | None = None
+    sessions: int = 1  # how many distinct sessions the file held (totals added up, averages by timer time)
+
+    def to_json(self) -> dict[str, float | int | None]:
+        """The API shape: camelCase, numbers as the device wrote them (scaled per the FIT profile); a value
+        JSON cannot carry (NaN, infinity) as null."""
+        figures = {
+            "elapsedSeconds": self.elapsed_seconds,
+            "timerSeconds": self.timer_seconds,
+            "distanceMeters": self.distance_meters,
+            "totalAscentMeters": self.total_ascent_meters,
+            "averagePower": self.average_power,
+            "maxPower": self.max_power,
+            "normalizedPower": self.normalized_power,
+            "averageHeartRate": self.average_heart_rate,
+            "maxHeartRate": self.max_heart_rate,
+            "averageCadence": self.average_cadence,
+            "workJoules": self.work_joules,
+            "tss": self.tss,
+            "intensityFactor": self.intensity_factor,
+            "ftp": self.ftp,
+        }
+        return {
+            **{k: v if v is None or math.isfinite(v) else None for k, v in figures.items()},
+            "sessions": self.sessions,
+        }
 
 
 @dataclass(slots=True)

@@ -20,6 +20,26 @@ class PowerCurveOut(ApiOut):
     watts: list[float] = Field(description="Best average power held for at least each duration; never rises")
 
 
+class DeviceSummaryOut(ApiOut):
+    """The head unit's own summary (the FIT session message), numbers as written; never used for ours."""
+
+    elapsed_seconds: float | None
+    timer_seconds: float | None
+    distance_meters: float | None
+    total_ascent_meters: float | None = Field(description="The device's (often barometric) total ascent")
+    average_power: float | None
+    max_power: float | None
+    normalized_power: float | None
+    average_heart_rate: float | None
+    max_heart_rate: float | None
+    average_cadence: float | None
+    work_joules: float | None
+    tss: float | None
+    intensity_factor: float | None
+    ftp: float | None = Field(description="The threshold power the device used for its own TSS and IF")
+    sessions: int = Field(description="Distinct sessions in the file: several are added up (multisport)")
+
+
 class FileOut(ApiOut):
     name: str | None
     format: str = Field(description="fit, tcx or gpx (detected from the content)")
@@ -46,15 +66,16 @@ class ActivitySummaryOut(ApiOut):
     elevation_gain_meters: float | None
     average_speed: float | None = Field(description="m/s, distance over moving time")
     max_speed: float | None
-    average_power: float | None
-    max_power: float | None
+    average_power: float | None = Field(description="W, every timer second with power, zeros included")
+    average_power_moving: float | None = Field(default=None, description="W, over the moving seconds only")
+    max_power: float | None = Field(description="W, the 1 s point of the power curve")
     normalized_power: float | None
-    intensity_factor: float | None
-    tss: float | None
+    intensity_factor: float | None = Field(description="Null for sports other than cycling")
+    tss: float | None = Field(description="Null without power, and for sports other than cycling")
     work_kj: float | None
-    average_heart_rate: float | None
+    average_heart_rate: float | None = Field(description="bpm, timer seconds with a heart rate (> 0)")
     max_heart_rate: float | None
-    average_cadence: float | None
+    average_cadence: float | None = Field(description="rpm, timer seconds pedalling (cadence > 0)")
     variability_index: float | None
     ftp: int = Field(description="The FTP in force on the ride's local date, which IF and TSS use")
     calendar_event_id: int | None = Field(description="The planned workout this ride completed, if any")
@@ -79,6 +100,10 @@ class ActivityOut(ActivitySummaryOut):
     time_in_power_zones: list[int] | None = Field(description="Seconds in Coggan's zones 1-7")
     time_in_heart_rate_zones: list[int] | None = Field(description="Seconds in heart-rate zones 1-5 (LTHR)")
     power_curve: PowerCurveOut | None
+    device_summary: DeviceSummaryOut | None = Field(
+        default=None,
+        description="The device's own figures as written; null when the file has no session summary",
+    )
     warnings: list[str] = Field(description="What was wrong with the file or its samples, and what was done")
     suggestions: list[SuggestionOut] = Field(description="E.g. a higher FTP; never applied by itself")
     description: str | None

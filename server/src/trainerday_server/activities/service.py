@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import itertools
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ CONTENT_TYPES = {
     "gpx": "application/gpx+xml",
 }
 # The figures a list item carries; the detail has everything.
-_DETAIL_ONLY = ("timeInPowerZones", "timeInHeartRateZones", "warnings")
+_DETAIL_ONLY = ("timeInPowerZones", "timeInHeartRateZones", "warnings", "deviceSummary")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,22 @@ def upload_activity(
     return body
 
 
+def check_text(field: str, text: str | None, *, multiline: bool) -> None:
+    """Refuse NUL and other control characters (a description may hold tabs and line breaks), on SQLite
+    and PostgreSQL alike: PostgreSQL cannot store NUL, and no name has a use for a control character."""
+    if text is None:
+        return
+    allowed = "\t\n\r" if multiline else ""
+    bad = next((c for c in text if unicodedata.category(c) == "Cc" and c not in allowed), None)
+    if bad is not None:
+        raise ValidationFailed.single(
+            field, f"must not contain control characters (U+{ord(bad):04X} at {text.index(bad)})"
+        )
+
+
 def _check_info(info: UploadInfo) -> None:
+    check_text("name", info.name, multiline=False)
+    check_text("description", info.description, multiline=True)
     if info.name is not None and not 1 <= len(info.name.strip()) <= MAX_NAME:
         raise ValidationFailed.single("name", f"must be 1 to {MAX_NAME} characters")
     if info.description is not None and len(info.description) > MAX_DESCRIPTION:
@@ -445,6 +461,8 @@ def fit_file(session: Session, storage: FileStorage, athlete_id: int, activity_i
 def update_activity(session: Session, athlete_id: int, activity_id: int, changes: dict[str, Any]) -> Activity:
     """Rename or re-describe; the calendar shows a completed workout's activity name, so its read changes."""
     activity = get_activity(session, athlete_id, activity_id, Activity.power_curve)
+    check_text("name", changes.get("name"), multiline=False)
+    check_text("description", changes.get("description"), multiline=True)
     if "name" in changes:
         name = changes["name"]
         if name is None or not name.strip():

@@ -20,6 +20,10 @@ MAX_SEGMENTS = 2000
 MAX_SEGMENT_MINUTES = 24 * 60
 MAX_WORKOUT_MINUTES = 24 * 60
 MAX_PERCENT = 1000
+# The smallest segment is a second and the smallest effort 1 % of FTP (0 is rest): below them nothing can be
+# ridden or measured, and planned metrics of 1e-300 minutes or percent made every ratio against them absurd.
+MIN_SEGMENT_MINUTES = 0.999 / 60  # a second, as a client may round 1/60
+MIN_PERCENT = 1
 MAX_CADENCE = 250
 MAX_TEXT = 500
 SEGMENT_TYPES = frozenset({"warmup", "active", "rest", "recovery", "cooldown", "freeride"})
@@ -107,12 +111,20 @@ def _check_segment(raw: Any, where: str, errors: list[FieldError]) -> Segment | 
         return None
     before = len(errors)
     minutes, start, end = raw[0], raw[1], raw[2]
-    if not _is_number(minutes) or not 0 < minutes <= MAX_SEGMENT_MINUTES:
-        errors.append(FieldError(f"{where}[0]", f"minutes must be a number > 0 and <= {MAX_SEGMENT_MINUTES}"))
+    if not _is_number(minutes) or not MIN_SEGMENT_MINUTES <= minutes <= MAX_SEGMENT_MINUTES:
+        errors.append(
+            FieldError(
+                f"{where}[0]", f"minutes must be a number from 1/60 (a second) to {MAX_SEGMENT_MINUTES}"
+            )
+        )
     for index, value in ((1, start), (2, end)):
-        if not _is_number(value) or not 0 <= value <= MAX_PERCENT:
+        if not _is_number(value) or not (value == 0 or MIN_PERCENT <= value <= MAX_PERCENT):
             name = _FIELDS[index]
-            errors.append(FieldError(f"{where}[{index}]", f"{name} must be a number from 0 to {MAX_PERCENT}"))
+            errors.append(
+                FieldError(
+                    f"{where}[{index}]", f"{name} must be 0 or a number from {MIN_PERCENT} to {MAX_PERCENT}"
+                )
+            )
     optional = list(raw[3:]) + [None] * (len(_FIELDS) - len(raw))
     cadence_start, cadence_end, seg_type, text = optional
     for index, value in ((3, cadence_start), (4, cadence_end)):

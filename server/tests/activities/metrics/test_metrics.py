@@ -26,6 +26,7 @@ API_FIELDS = {
     "elevationGainMeters", "averageSpeed", "maxSpeed", "averagePower", "maxPower", "normalizedPower",
     "intensityFactor", "tss", "workKj", "averageHeartRate", "maxHeartRate", "averageCadence",
     "variabilityIndex", "timeInPowerZones", "timeInHeartRateZones", "powerCurve", "warnings",
+    "averagePowerMoving", "deviceSummary",
 }  # fmt: skip
 
 
@@ -66,18 +67,26 @@ def test_power_curve_reference_average_vector():
         ([0, 10], [120, 100]),  # "should interpolate missing Metrics points linearly"
     ],
 )
-def test_short_gaps_are_interpolated_as_in_the_reference(time, watts):
+def test_short_gaps_hold_the_sample_before_unlike_the_reference(time, watts):
+    # The reference interpolates linearly (120, 118, ..., 100); the issue's definition (GoldenCheetah's)
+    # holds each sample until the next, so the work is what the meter reported.
+    held, last = [], None
+    for second in range(11):
+        if second in time:
+            value = watts[list(time).index(second)]
+            last = value if value is not None else last
+        held.append(last)
     curve = metrics(ride(time, power=watts)).power_curve
     assert curve is not None
-    assert curve.watts == pytest.approx(list(range(120, 109, -1)))
+    assert curve.watts[0] == 120
+    assert curve.watts[-1] == pytest.approx(sum(held) / 11)
 
 
-def test_channel_ends_are_not_extrapolated_unlike_the_reference():
-    # The reference holds 120 W over the missing first and last seconds ([120, 120, 120]); we do not invent
-    # power the meter did not measure.
+def test_channel_ends_are_not_extrapolated_backwards():
+    # A missing first second is not invented; a missing last second holds the one before (within 10 s).
     result = metrics(ride(power=[None, 120, None]))
     assert result.power_curve is not None
-    assert (result.power_curve.seconds, result.power_curve.watts) == ([1], [120])
+    assert (result.power_curve.seconds, result.power_curve.watts) == ([1, 2], [120, 120])
 
 
 @pytest.mark.parametrize(
@@ -131,12 +140,14 @@ def test_a_long_silence_is_stopped_not_zeros_nor_interpolated():
     assert result.power_curve is not None and result.power_curve.watts[-1] == 200
 
 
-def test_smart_recording_is_interpolated_to_1_hz():
+def test_smart_recording_holds_each_sample_to_the_next():
     time = list(range(0, 61, 5))  # a sample every 5 s
     result = metrics(ride(time, power=[2 * t for t in time]))  # 2 W per second of ride
+    held = [2 * (5 * (second // 5)) for second in range(61)]
     assert result.timer_seconds == 61
-    assert result.moving_seconds == 60  # second 0 has 0 W and no speed: not moving
-    assert result.average_power == pytest.approx(61)  # mean of 2, 4, ..., 120
+    assert result.moving_seconds == 56  # seconds 0..4 hold 0 W and have no speed: not moving
+    assert result.average_power == pytest.approx(sum(held) / 61)  # zeros included
+    assert result.average_power_moving == pytest.approx(sum(held) / 56)
     assert result.max_power == 120
 
 
@@ -155,7 +166,8 @@ def test_a_long_channel_dropout_is_left_out_not_zeroed():
     result = metrics(ride(power=watts, speed=[8] * 80))
     assert result.moving_seconds == 80
     assert result.average_power == 200
-    assert result.power_curve is not None and result.power_curve.seconds[-1] == 60
+    # 10 s hold the last value, the other 10 are left out of the power figures
+    assert result.power_curve is not None and result.power_curve.seconds[-1] == 70
 
 
 # --- dropouts and moving ---------------------------------------------------------------------------
@@ -163,14 +175,14 @@ def test_a_long_channel_dropout_is_left_out_not_zeroed():
 
 def test_impossible_samples_are_dropouts_with_warnings():
     result = metrics(ride(power=[100, 20000, 100, -5, 100], heartRate=[120, 255, 121, 0, 122]))
-    assert result.warnings == [
+    assert result.warnings == [  # 0 bpm is a strap's dropout, silently
         "1 power sample below 0 W ignored",
         "1 power sample above 3,000 W ignored",
-        "1 heart-rate sample below 20 bpm ignored",
         "1 heart-rate sample above 250 bpm ignored",
     ]
-    assert (result.average_power, result.max_power) == (100, 100)  # neighbours bridge the dropouts
-    assert (result.average_heart_rate, result.max_heart_rate) == (121, 122)
+    assert (result.average_power, result.max_power) == (100, 100)  # the sample before holds
+    assert result.average_heart_rate == pytest.approx((120 + 120 + 121 + 121 + 122) / 5)
+    assert result.max_heart_rate == 122
 
 
 def test_recording_warnings_come_first():
@@ -197,11 +209,11 @@ def test_moving_seconds(channels, moving):
     assert metrics(ride(**channels)).moving_seconds == moving
 
 
-def test_averages_over_moving_maxima_over_timer():
+def test_averages_and_maxima_over_timer_seconds():
     result = metrics(
         ride(speed=[0, 6, 6, 6, 0], heartRate=[150, 100, 110, 120, 160], cadence=[0, 90, 0, 80, 0])
     )
-    assert result.average_heart_rate == 110  # moving seconds 1..3
+    assert result.average_heart_rate == 128  # stopped-but-recording seconds count
     assert result.max_heart_rate == 160  # heart rate peaks after the stop
     assert result.average_cadence == 85  # coasting zeros left out
     assert result.max_speed == 6
@@ -217,6 +229,7 @@ def test_distance_and_speed_from_positions():
     assert result.distance_meters == pytest.approx(100 * step, rel=1e-9)
     assert result.max_speed == pytest.approx(step, rel=1e-6)
     assert result.average_speed == pytest.approx(100 * step / 101, rel=1e-9)
+    assert result.average_speed <= result.max_speed
 
 
 def test_positions_across_stopped_time_add_no_distance():
@@ -281,153 +294,92 @@ def test_altitude_change_across_a_pause_is_not_climbing():
 
 
 # An hour at 1 Hz: 3,600 records 0..3599 s, power 200 W but 0 W coasting (at speed) for the last 600 s,
-# heart rate 150 bpm, 10 m a second. From the records: 3,600 timer seconds, all moving; average power over
-# moving seconds 166.7 W, with every timer second 166.7 W, over non-zero samples 200 W; distance 35,990 m.
+# heart rate 150 bpm, 10 m a second: 3,600 timer seconds, average power 166.7 W, distance 35,990 m.
 HOUR = {
     "power": [200] * 3000 + [0] * 600,
     "heartRate": [150] * 3600,
     "speed": [10] * 3600,
     "distance": [10.0 * i for i in range(3600)],
 }
-BORNE_OUT = DeviceSummary(
-    elapsed_seconds=3640.5,  # the clock ran on after the last record: longer is possible
-    timer_seconds=3599.0,  # measured, not counted: one second less
-    distance_meters=36_400,  # 1.1 % more than the records
-    average_power=198,  # within 2 % of the non-zero average
+DEVICE = DeviceSummary(
+    elapsed_seconds=3640.5,
+    timer_seconds=3599.0,
+    distance_meters=36_400,
+    average_power=168,
     max_power=203,
     average_heart_rate=148,
     max_heart_rate=152,
-    average_cadence=131,  # never reported
-    total_ascent_meters=321,  # never reported: no altitude, no climbing
+    average_cadence=131,
+    total_ascent_meters=321,
+    work_joules=600_000,
+    normalized_power=215,
+    tss=55.5,
+    intensity_factor=0.75,
+    ftp=253,
 )
 
 
-def test_the_device_summary_wins_where_its_records_bear_it_out():
-    result = metrics(ride(**HOUR, summary=BORNE_OUT))
-    assert result.warnings == []
-    assert (result.elapsed_seconds, result.timer_seconds, result.distance_meters) == (3640.5, 3599, 36_400)
-    assert (result.average_power, result.max_power) == (198, 203)
-    assert (result.average_heart_rate, result.max_heart_rate) == (148, 152)
-    assert result.elevation_gain_meters is None and result.average_cadence is None
-    assert result.normalized_power == pytest.approx(normalized_power(np.array(HOUR["power"], dtype=float)))
-    assert result.moving_seconds == 3599  # the device's timer, no second of it stopped
-    assert result.average_speed == pytest.approx(36_400 / 3599)
+def test_the_device_summary_is_kept_as_written_and_never_used():
+    result = metrics(ride(**HOUR, summary=DEVICE))
+    records = metrics(ride(**HOUR))
+    ours = dataclasses.asdict(result)
+    assert ours.pop("device_summary") == dataclasses.asdict(DEVICE)
+    assert ours.pop("warnings") == [  # only figures more than 5 % apart
+        "the device's Normalized Power 215 W differs by 13% from the records' 191 W"
+    ]
+    theirs = dataclasses.asdict(records)
+    theirs.pop("device_summary"), theirs.pop("warnings")
+    assert ours == theirs
+    payload = result.to_json()["deviceSummary"]
+    assert payload["averageCadence"] == 131 and payload["workJoules"] == 600_000 and payload["ftp"] == 253
 
 
 @pytest.mark.parametrize(
-    ("figure", "value", "reported", "warning"),
+    ("figure", "value", "warning"),
     [
         (
             "elapsed_seconds",
-            3590,  # the records span 3,599 s: a device's elapsed time can be 2 s shorter, no more
-            3600,
-            "the device's elapsed time (3,590 s) is not what its records give (at least 3,597 s); "
-            "3,600 s from the records reported",
-        ),
-        (
-            "timer_seconds",
-            3673,  # 2 % more than 3,600 counted seconds
-            3600,
-            "the device's timer time (3,673 s) is not what its records give (3,527 s to 3,672 s); "
-            "3,600 s from the records reported",
+            3000,
+            "the device's elapsed time 3,000 s differs by 17% from the records' 3,600 s",
         ),
         (
             "distance_meters",
-            36_800,
-            35_990,
-            "the device's distance (36,800.0 m) is not what its records give (35,270.2 m to 36,709.8 m); "
-            "35,990.0 m from the records reported",
+            40_000,
+            "the device's distance 40,000 m differs by 11% from the records' 35,990 m",
         ),
-        (
-            "average_power",
-            160,  # below the average with zeros (166.7 W) by more than 2 %
-            500 / 3,
-            "the device's average power (160 W) is not what its records give (163 W to 204 W); "
-            "167 W from the records reported",
-        ),
-        (
-            "max_power",
-            210,
-            200,
-            "the device's max power (210 W) is not what its records give (196 W to 204 W); "
-            "200 W from the records reported",
-        ),
-        (
-            "average_heart_rate",
-            120,  # a device that averaged in dropouts of 0 bpm
-            150,
-            "the device's average heart rate (120 bpm) is not what its records give (147 bpm to 153 bpm); "
-            "150 bpm from the records reported",
-        ),
+        ("average_power", 200, "the device's average power 200 W differs by 20% from the records' 167 W"),
         (
             "max_heart_rate",
-            140,
-            150,
-            "the device's max heart rate (140 bpm) is not what its records give (147 bpm to 153 bpm); "
-            "150 bpm from the records reported",
+            250,
+            "the device's max heart rate 250 bpm differs by 67% from the records' 150 bpm",
         ),
+        ("work_joules", 1_000_000, "the device's work 1,000 kJ differs by 67% from the records' 600 kJ"),
     ],
 )
-def test_a_device_figure_its_records_do_not_bear_out_is_replaced(figure, value, reported, warning):
-    summary = dataclasses.replace(BORNE_OUT, **{figure: value})
-    if figure == "timer_seconds":
-        summary.elapsed_seconds = 4000  # so that only the records can refuse it
-    result = metrics(ride(**HOUR, summary=summary))
+def test_a_device_figure_more_than_5_percent_off_is_named(figure, value, warning):
+    result = metrics(ride(**HOUR, summary=DeviceSummary(**{figure: value})))
     assert result.warnings == [warning]
-    assert getattr(result, figure) == pytest.approx(reported)
-    others = {f.name for f in dataclasses.fields(DeviceSummary)} - {
-        figure,
-        "average_cadence",
-        "total_ascent_meters",
-    }
-    for name in others:
-        assert getattr(result, name) == getattr(summary, name), name  # the others stay the device's
+    assert result.to_json()["deviceSummary"] == {
+        **DeviceSummary().to_json(),
+        {"elapsed_seconds": "elapsedSeconds", "distance_meters": "distanceMeters",
+         "average_power": "averagePower", "max_heart_rate": "maxHeartRate",
+         "work_joules": "workJoules"}[figure]: value,
+    }  # fmt: skip
 
 
-def test_a_device_elapsed_time_within_whole_second_rounding_of_the_records_is_kept():
-    summary = DeviceSummary(elapsed_seconds=3597.0, timer_seconds=3597.0)  # records span 3,599 s
-    result = metrics(ride(**HOUR, summary=summary))
-    assert (result.warnings, result.elapsed_seconds, result.timer_seconds) == ([], 3597, 3597)
+def test_a_device_figure_for_a_channel_the_records_lack_is_named_not_reported():
+    # A COROS writes average and max power 0 without a power meter; another device writes 180 W.
+    result = metrics(ride(heartRate=[120] * 60, summary=DeviceSummary(average_power=0, max_power=180)))
+    assert (result.average_power, result.max_power) == (None, None)
+    assert result.warnings == ["the device's max power 180 W: the records hold no such figure"]
 
 
-def test_a_device_timer_time_longer_than_its_elapsed_time_is_replaced():
-    # Both within 2 % of the records, but a timer cannot run longer than the clock.
-    summary = DeviceSummary(elapsed_seconds=3598, timer_seconds=3640)
-    result = metrics(ride(**HOUR, summary=summary))
-    assert result.warnings == [
-        "the device's timer time (3,640 s) is not what its records give (3,527 s to 3,599 s); "
-        "3,600 s from the records reported"
-    ]
-    # The 3,600 counted seconds are cut to the device's elapsed time, which may be two seconds shorter.
-    assert (result.elapsed_seconds, result.timer_seconds, result.moving_seconds) == (3598, 3598, 3598)
-
-
-def test_impossible_device_figures_are_ignored():
-    summary = DeviceSummary(
-        timer_seconds=-5, elapsed_seconds=math.inf, max_power=20_000, average_heart_rate=0
-    )
-    result = metrics(ride(power=[100] * 60, heartRate=[120] * 60, summary=summary))
-    assert result.warnings == [
-        "the device's elapsed time of inf s ignored",
-        "the device's timer time of -5 s ignored",
-        "the device's max power of 20,000 W ignored",
-        "the device's average heart rate of 0 bpm ignored",
-    ]
-    assert (result.max_power, result.average_heart_rate) == (100, 120)
-    assert (result.elapsed_seconds, result.timer_seconds) == (60, 60)
-
-
-def test_moving_time_is_the_devices_timer_less_the_stopped_seconds():
+def test_moving_time_counts_the_timer_seconds_moving():
     # Two stretches of 60 records around a 100 s pause; the rider stands still for the last 20 of each.
     time = [*range(60), *range(160, 220)]
     speed = ([8] * 40 + [0] * 20) * 2
     counted = metrics(ride(time, speed=speed, pauses=[(59, 160)]))
     assert (counted.elapsed_seconds, counted.timer_seconds, counted.moving_seconds) == (220, 120, 80)
-    summary = DeviceSummary(elapsed_seconds=219.4, timer_seconds=118.2)  # 59 s + 59 s measured
-    measured = metrics(ride(time, speed=speed, pauses=[(59, 160)], summary=summary))
-    assert measured.warnings == []
-    assert (measured.elapsed_seconds, measured.timer_seconds) == (219.4, 118.2)
-    assert measured.moving_seconds == pytest.approx(118.2 - 40)
 
 
 # --- thresholds, time zones, JSON ------------------------------------------------------------------
@@ -488,7 +440,7 @@ def test_absent_channels_are_null_in_json():
     assert nulls == {
         "distanceMeters", "elevationGainMeters", "averageSpeed", "maxSpeed", "averagePower", "maxPower",
         "normalizedPower", "intensityFactor", "tss", "workKj", "averageCadence", "variabilityIndex",
-        "timeInPowerZones", "powerCurve",
+        "timeInPowerZones", "powerCurve", "averagePowerMoving", "deviceSummary",
     }  # fmt: skip
     assert (payload["averageHeartRate"], payload["maxHeartRate"]) == (130, 140)
     json.dumps(payload, allow_nan=False)

@@ -132,11 +132,16 @@ def test_any_recording_gives_consistent_json(recording):
     json.dumps(payload, allow_nan=False)  # no NaN or infinity leaks into the API
     assert 0 <= result.moving_seconds <= result.timer_seconds <= result.elapsed_seconds
     for zones in (payload["timeInPowerZones"], payload["timeInHeartRateZones"]):
-        assert zones is None or sum(zones) <= result.moving_seconds
+        assert zones is None or sum(zones) <= result.timer_seconds
     curve = payload["powerCurve"]
     if curve is not None:
         assert curve["watts"] == sorted(curve["watts"], reverse=True)
-        assert curve["watts"][0] <= 3000 and curve["seconds"][-1] <= result.moving_seconds
+        assert curve["watts"][0] <= 3000 and curve["seconds"][-1] <= result.timer_seconds
+        assert curve["watts"][0] == payload["maxPower"]  # the 1 s point is the maximum
+    if result.average_speed is not None:
+        assert result.max_speed is not None and result.average_speed <= result.max_speed
+    if result.average_power is not None:  # a power channel that is not all zeros
+        assert result.max_power is not None and result.max_power > 0
 
 
 @settings(max_examples=200, deadline=None)
@@ -163,8 +168,10 @@ def test_moving_time_within_timer_time_within_elapsed_time_with_or_without_a_dev
     assert 0 <= result.moving_seconds <= result.timer_seconds <= result.elapsed_seconds
     payload = result.to_json()  # whole seconds in the API, still in order
     assert 0 <= payload["movingSeconds"] <= payload["timerSeconds"] <= payload["elapsedSeconds"]
-    if recording.summary is not None and recording.summary.timer_seconds is not None:
-        # The records' stopped seconds come off whichever timer time is reported.
-        counted = ride_metrics(dataclasses.replace(recording, summary=None), 250)
-        stopped = counted.timer_seconds - counted.moving_seconds
-        assert result.moving_seconds == max(result.timer_seconds - stopped, 0)
+    # The device's summary changes nothing but the warnings: every figure is the records'.
+    counted = ride_metrics(dataclasses.replace(recording, summary=None), 250)
+    assert result.to_json() | {"warnings": None, "deviceSummary": None} == counted.to_json() | {
+        "warnings": None,
+        "deviceSummary": None,
+    }
+    json.dumps(payload, allow_nan=False)

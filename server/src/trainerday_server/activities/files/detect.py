@@ -42,13 +42,27 @@ def decode_upload(source: bytes | BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) 
     Raises PayloadTooLarge (413) past ``max_bytes``, raw or decompressed, and ActivityFileError (400) for
     anything that is not a usable FIT, TCX or GPX activity.
     """
-    original, content = read_upload(source, max_bytes)
-    recording = decode_activity(content)
+    notes: list[str] = []
+    original, content = read_upload(source, max_bytes, notes)
+    try:
+        recording = decode_activity(content)
+    except ActivityFileError as refused:
+        if not notes:
+            raise
+        raise ActivityFileError(f"{'; '.join(notes)}, and {refused.detail}", extra=refused.extra) from None
+    if notes:
+        recording.warnings[:0] = notes
     return DecodedUpload(original, recording.format, content is not original, recording)
 
 
-def read_upload(source: bytes | BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, bytes]:
-    """The upload as sent and its content: gunzipped if it is gzip, else the very same bytes object."""
+def read_upload(
+    source: bytes | BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES, notes: list[str] | None = None
+) -> tuple[bytes, bytes]:
+    """The upload as sent and its content: gunzipped if it is gzip, else the very same bytes object.
+
+    Gzip data cut short or damaged gives what inflated before the damage (a head unit's or a transfer's
+    truncated ``.fit.gz`` still holds most of the ride), with a note in ``notes``; the decoder then
+    salvages the records in it."""
     received: list[bytes] = []
 
     def counted() -> Iterator[bytes]:
@@ -67,7 +81,7 @@ def read_upload(source: bytes | BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) ->
         if len(head) >= len(_GZIP_MAGIC):
             break
     if head.startswith(_GZIP_MAGIC):
-        content = _gunzip(chain([head], chunks), max_bytes)
+        content = _gunzip(chain([head], chunks), max_bytes, [] if notes is None else notes)
         return b"".join(received), content
     for _ in chunks:
         pass
@@ -106,12 +120,15 @@ def _chunks(source: bytes | BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _gunzip(chunks: Iterator[bytes], max_bytes: int) -> bytes:
-    """Inflate gzip data (several members allowed, trailing zeros ignored), never past ``max_bytes``."""
+def _gunzip(chunks: Iterator[bytes], max_bytes: int, notes: list[str]) -> bytes:
+    """Inflate gzip data (several members allowed, trailing zeros ignored), never past ``max_bytes``; data
+    cut short or damaged gives what inflated before, with a note (nothing inflated: refused)."""
     out = bytearray()
+    compressed = 0
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         for chunk in chunks:
+            compressed += len(chunk)
             pending = chunk
             while pending:
                 if inflater.eof:
@@ -125,9 +142,21 @@ def _gunzip(chunks: Iterator[bytes], max_bytes: int) -> bytes:
                     )
                 pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
     except zlib.error as exc:
-        raise ActivityFileError(f"the gzip data is damaged: {exc}") from None
+        if not out:
+            raise ActivityFileError(f"the gzip data is damaged: {exc}") from None
+        notes.append(f"the gzip data is damaged ({exc}); the {len(out):,} bytes inflated before it were read")
+        return bytes(out)
     if not inflater.eof:
-        raise ActivityFileError("the gzip data is truncated: the file ends before the compressed data does")
+        if not out:
+            raise ActivityFileError(
+                "the gzip data is truncated: the file ends before the compressed data does"
+            )
+        out += inflater.flush()  # whatever the inflater still holds
+        notes.append(
+            f"the gzip data is truncated after {compressed:,} bytes; "
+            f"the {len(out):,} bytes it inflates to were read"
+        )
+        return bytes(out)
     if not out:
         raise ActivityFileError("the gzip file is empty")
     return bytes(out)

@@ -364,42 +364,59 @@ def _sport(values: list[tuple[Any, Any]]) -> tuple[str | None, str | None]:
 
 
 def _device_summary(sessions: list[dict[int, Any]]) -> DeviceSummary | None:
-    """The device's own summary; several sessions (multisport) are added up, averages weighted by time.
-
-    Taken as the file gives it: the metrics judge it against the records (``metrics._prefer_device``).
-    """
+    """The device's own summary, as written. A session repeated with the same start time (a chained file
+    that holds one activity twice) counts once; several distinct sessions (multisport) are added up,
+    averages weighted by timer time, maxima the largest."""
+    distinct: dict[Any, dict[int, Any]] = {}
+    for session in sessions:
+        distinct.setdefault(session.get(2) if _is_datetime(session.get(2)) else id(session), session)
+    sessions = list(distinct.values())
     if not sessions:
         return None
-    weights = [_number(s.get(8)) or _number(s.get(7)) or 0.0 for s in sessions]
+    if len(sessions) == 1:
+        only = sessions[0]
 
-    def total(number: int) -> float | None:
-        values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
-        return sum(values) if values else None
+        def total(number: int) -> float | None:
+            return _number(only.get(number))
 
-    def maximum(number: int) -> float | None:
-        values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
-        return max(values) if values else None
+        maximum = average = total
+    else:
+        weights = [_number(s.get(8)) or _number(s.get(7)) or 0.0 for s in sessions]
 
-    def average(number: int) -> float | None:
-        values = (_number(s.get(number)) for s in sessions)
-        pairs = [(v, w) for v, w in zip(values, weights, strict=True) if v is not None]
-        if not pairs:
-            return None
-        weight = sum(w for _, w in pairs)
-        if weight <= 0:
-            return sum(v for v, _ in pairs) / len(pairs)
-        return sum(v * w for v, w in pairs) / weight
+        def total(number: int) -> float | None:
+            values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
+            return sum(values) if values else None
+
+        def maximum(number: int) -> float | None:
+            values = [v for v in (_number(s.get(number)) for s in sessions) if v is not None]
+            return max(values) if values else None
+
+        def average(number: int) -> float | None:
+            values = (_number(s.get(number)) for s in sessions)
+            pairs = [(v, w) for v, w in zip(values, weights, strict=True) if v is not None]
+            if not pairs:
+                return None
+            weight = sum(w for _, w in pairs)
+            if weight <= 0:
+                return sum(v for v, _ in pairs) / len(pairs)
+            return sum(v * w for v, w in pairs) / weight
 
     return DeviceSummary(
         elapsed_seconds=total(7),
         timer_seconds=total(8),
         distance_meters=total(9),
+        total_ascent_meters=total(22),
         average_power=average(20),
         max_power=maximum(21),
+        normalized_power=average(34),
         average_heart_rate=average(16),
         max_heart_rate=maximum(17),
         average_cadence=average(18),
-        total_ascent_meters=total(22),
+        work_joules=total(48),
+        tss=total(35),
+        intensity_factor=average(36),
+        ftp=maximum(45),
+        sessions=len(sessions),
     )
 
 

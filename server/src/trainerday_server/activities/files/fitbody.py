@@ -36,8 +36,9 @@ MESSAGE_FIELDS: dict[int, tuple[int, ...]] = {
     MESG_FILE_ID: (0, 1, 2, 8),  # type, manufacturer, product, product_name
     MESG_SPORT: (0, 1),  # sport, sub_sport
     # start_time, sport, sub_sport, total_elapsed_time, total_timer_time, total_distance, avg_heart_rate,
-    # max_heart_rate, avg_cadence, avg_power, max_power, total_ascent
-    MESG_SESSION: (2, 5, 6, 7, 8, 9, 16, 17, 18, 20, 21, 22),
+    # max_heart_rate, avg_cadence, avg_power, max_power, total_ascent, normalized_power,
+    # training_stress_score, intensity_factor, threshold_power, total_work
+    MESG_SESSION: (2, 5, 6, 7, 8, 9, 16, 17, 18, 20, 21, 22, 34, 35, 36, 45, 48),
     MESG_EVENT: (0, 1, 253),  # event, event_type, timestamp
 }
 

@@ -49,6 +49,13 @@ _FEED_BYTES = 64 * 1024
 # (fitbody.MAX_RECORDS). An empty point is 8 bytes, so without a bound a 70 kB gzipped upload could hold
 # millions, at some 5 µs and 250 bytes each.
 MAX_POINTS = 1_000_000
+# And the elements: a track point holds a dozen at most (time, position, extensions...), and what is not a
+# point (names, notes, laps) is small. Elements are held until their point ends, and the rest until the
+# document does, so without these bounds 12 million empty elements inside one <extensions> (a 47 kB gzip)
+# grew the process by 1.5 GB. Every element costs about a microsecond, which MAX_ELEMENTS bounds.
+MAX_ELEMENTS_PER_POINT = 1_000
+MAX_ELEMENTS_OUTSIDE_POINTS = 100_000
+MAX_ELEMENTS = 3_000_000
 _FORMATS = {"TrainingCenterDatabase": "TCX", "gpx": "GPX"}
 
 # Strava's numeric GPX activity types, as seen in its exports.
@@ -103,22 +110,61 @@ def stream(
     name = root_name(content)
     if name != root:
         raise ActivityFileError(f"not a {_FORMATS[root]} file: the root element is <{name}>")
-    context = etree.iterparse(io.BytesIO(content), events=("end",), tag=tags, **_SAFE)
+    names = {tag.removeprefix("{*}") for tag in tags}
+    is_point: dict[Any, bool] = {}  # by full tag: local_name is too slow to call on every element
+    context = etree.iterparse(io.BytesIO(content), events=("start", "end"), **_SAFE)
+    points = elements = inside = outside = 0
+    in_point = False
     try:
-        for count, (_, element) in enumerate(context):
-            if count == MAX_POINTS:
-                raise ActivityFileError(
-                    f"this {_FORMATS[root]} file holds over {MAX_POINTS:,} points, too many for one activity "
-                    f"(line {element.sourceline})",
-                    extra={"line": element.sourceline},
-                )
-            read(element)
-            element.clear(keep_tail=True)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+        for event, element in context:
+            if event == "start":
+                elements += 1
+                if in_point:
+                    inside += 1
+                    if inside > MAX_ELEMENTS_PER_POINT:
+                        raise _too_many(
+                            root, f"elements in one point (over {MAX_ELEMENTS_PER_POINT:,})", element
+                        )
+                else:
+                    tag = element.tag
+                    point = is_point.get(tag)
+                    if point is None:
+                        point = is_point[tag] = local_name(element) in names
+                    if point:
+                        in_point, inside = True, 0
+                    else:
+                        outside += 1
+                        if outside > MAX_ELEMENTS_OUTSIDE_POINTS:
+                            raise _too_many(
+                                root,
+                                f"elements that are not points (over {MAX_ELEMENTS_OUTSIDE_POINTS:,})",
+                                element,
+                            )
+                if elements > MAX_ELEMENTS:
+                    raise _too_many(root, f"elements (over {MAX_ELEMENTS:,})", element)
+            elif in_point and is_point.get(element.tag):
+                in_point = False
+                if points == MAX_POINTS:
+                    raise ActivityFileError(
+                        f"this {_FORMATS[root]} file holds over {MAX_POINTS:,} points, too many for one "
+                        f"activity (line {element.sourceline})",
+                        extra={"line": element.sourceline},
+                    )
+                points += 1
+                read(element)
+                element.clear(keep_tail=True)
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
     except etree.XMLSyntaxError as exc:
         raise _not_well_formed(exc) from None
     return context.root
+
+
+def _too_many(root: str, what: str, element: etree._Element) -> ActivityFileError:
+    return ActivityFileError(
+        f"this {_FORMATS[root]} file holds too many {what} (line {element.sourceline})",
+        extra={"line": element.sourceline},
+    )
 
 
 def stream_points(
