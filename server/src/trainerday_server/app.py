@@ -25,9 +25,12 @@ from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.mcp.endpoint import router as mcp_metadata_router
+from trainerday_server.mcp.server import McpEndpoint, build_server, mcp_route
 from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
+from trainerday_server.oauth2.registration import router as registration_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.problems import install_problem_handlers
@@ -62,9 +65,12 @@ def create_app(
     engine = engine or create_db_engine(settings.resolved_database_url)
     _configure_logging(settings.log_level)
 
+    mcp_endpoint = McpEndpoint(build_server())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with mcp_endpoint.running():
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -99,6 +105,9 @@ def create_app(
     app.include_router(workouts_router)
     app.include_router(activities_router)
     app.include_router(oauth_router)
+    app.include_router(registration_router)
+    app.include_router(mcp_metadata_router)
+    app.router.routes.append(mcp_route(mcp_endpoint))
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

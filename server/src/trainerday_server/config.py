@@ -8,6 +8,7 @@ import secrets
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     # Memory each process may spend on whole calendar responses (LRU by bytes); 0 disables the cache.
     response_cache_bytes: int = 64 * 1024 * 1024
+    # "open": MCP clients (AI assistants) may register themselves (RFC 7591 dynamic client registration) and
+    # then ask athletes for consent like any app. "closed" (the default): apps are registered by the operator.
+    mcp_clients: Literal["closed", "open"] = "closed"
 
     @property
     def resolved_database_url(self) -> str:
