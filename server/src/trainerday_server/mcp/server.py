@@ -91,7 +91,8 @@ def build_server() -> MCPServer:
         log_level="WARNING",
     )
     for tool, hints in TOOLS:
-        server.add_tool(tool, annotations=hints)
+        # The docstring, as one paragraph: its line breaks are only source layout.
+        server.add_tool(tool, description=" ".join((tool.__doc__ or "").split()), annotations=hints)
 
     @server.resource(
         WORKOUT_FORMAT_URI,
