@@ -34,6 +34,7 @@ from tests.oauth2.flow import csrf_of, log_in, pkce_pair, register_app
 TOOLS = {
     "get_profile",
     "get_calendar",
+    "get_event",
     "plan_workout",
     "add_note",
     "move_event",
@@ -187,16 +188,24 @@ def test_each_tool_reads_and_writes_what_the_rest_api_shows(
             assert moved["calendarDate"] == "2026-12-11" and moved["notes"] == "Legs up"
 
             calendar = await call(client, "get_calendar", startDate="2026-12-01", endDate="2026-12-31")
-            assert (
-                calendar
-                == api.get(
-                    "/api/v1/calendar", params={"startDate": "2026-12-01", "endDate": "2026-12-31"}
-                ).json()
-            )
+            month = {"startDate": "2026-12-01", "endDate": "2026-12-31"}
+            full = {e["id"]: e for e in api.get("/api/v1/calendar", params=month).json()["data"]}
+            assert [e["id"] for e in calendar["data"]] == list(full)
+            for entry in calendar["data"]:  # one line per event: the REST event, summarised
+                event_rest = full[entry["id"]]
+                for name in ("calendarDate", "type", "title", "notes", "workoutId"):
+                    assert entry[name] == event_rest[name]
+                if event_rest["metrics"] is None:
+                    assert entry["planned"] is None
+                else:
+                    assert entry["planned"]["tss"] == event_rest["metrics"]["tss"]
+                    assert entry["planned"]["durationSeconds"] == event_rest["metrics"]["durationSeconds"]
             seen = {e["id"]: e for e in calendar["data"]}
             assert seen[event["id"]]["calendarDate"] == "2026-12-08"
             assert seen[from_library["event"]["id"]]["workoutId"] == library.json()["id"]
             assert seen[note["event"]["id"]]["calendarDate"] == "2026-12-11"
+            one = await call(client, "get_event", eventId=event["id"])
+            assert one == api.get(f"/api/v1/calendar/events/{event['id']}").json()
             assert len(calendar["data"]) == 3  # the retried plan did not duplicate
 
             deleted = await call(client, "delete_event", eventId=event["id"])

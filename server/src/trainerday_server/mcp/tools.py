@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 import orjson
 import sqlalchemy as sa
 from mcp.server.mcpserver import Context
@@ -29,7 +30,7 @@ from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut
 from trainerday_server.athlete import service as athletes
 from trainerday_server.athlete.schemas import AthleteOut
 from trainerday_server.calendar import service as calendar
-from trainerday_server.calendar.schemas import CalendarOut, EventIn, EventOut
+from trainerday_server.calendar.schemas import CompletedActivityOut, EventIn, EventOut
 from trainerday_server.db import session_scope
 from trainerday_server.errors import TrainerDayError
 from trainerday_server.mcp.endpoint import CALLER_KEY, Caller
@@ -159,6 +160,41 @@ class PlannedOut(ApiOut):
     )
 
 
+PLANNED_SUMMARY = ("durationSeconds", "tss", "intensityFactor", "normalizedPower", "workKj", "dominantZone")
+
+
+class PlannedSummaryOut(ApiOut):
+    """A planned workout's main metrics at the athlete's current FTP."""
+
+    duration_seconds: int
+    tss: float
+    intensity_factor: float
+    normalized_power: float = Field(description="Watts")
+    work_kj: float
+    dominant_zone: int = Field(ge=1, le=7, description="The power zone it spends most time in")
+
+
+class CalendarEntryOut(ApiOut):
+    id: int
+    calendar_date: dt.date
+    type: Literal["workout", "note"]
+    title: str | None
+    notes: str | None
+    workout_id: int | None = Field(description="The library workout it was planned from, while that exists")
+    planned: PlannedSummaryOut | None = Field(description="Null for notes")
+    completed_activity: CompletedActivityOut | None = Field(description="The ride that completed it")
+    compliance_percent: int | None = Field(description="Done against planned: TSS, else duration")
+    compliance_status: Literal["green", "yellow", "orange"] | None = Field(
+        description="green within 80-120 %, yellow within 50-150 %, orange beyond"
+    )
+
+
+class CalendarSummaryOut(ApiOut):
+    start_date: dt.date
+    end_date: dt.date
+    data: list[CalendarEntryOut]
+
+
 class DeletedOut(ApiOut):
     deleted_event_id: int
 
@@ -185,34 +221,100 @@ def get_profile(ctx: Context) -> Annotated[CallToolResult, ProfileOut]:
     return _result(text, out.model_dump(mode="json", by_alias=True))
 
 
-def get_calendar(
+def _calendar_answer(caller: Caller, athlete_id: int, start: dt.date, end: dt.date) -> bytes:
+    """The calendar tool's answer, serialised: built from the REST calendar read's body (its cache first)."""
+    state = caller.state
+    key = (athlete_id, start, end)
+    body = state.calendar_cache.get(key, caller.principal.data_revision)
+    if body is None:
+        with _unit_of_work(caller, write=False) as session:
+            body = calendar.calendar_body(session, athlete_id, start, end)
+        state.calendar_cache.put(key, caller.principal.data_revision, body)
+    events = [_calendar_entry(e) for e in orjson.loads(body)["data"]]
+    structured = {"startDate": start.isoformat(), "endDate": end.isoformat(), "data": events}
+    lines = [_entry_line(e) for e in events] or ["Nothing planned."]
+    text = f"Calendar {start} to {end}: {len(events)} event(s).\n" + "\n".join(lines)
+    return orjson.dumps({"text": text, "structured": structured})
+
+
+def _calendar_entry(event: dict[str, Any]) -> dict[str, Any]:
+    metrics = event["metrics"]
+    compliance = event.get("compliance") or {}
+    return {
+        "id": event["id"],
+        "calendarDate": event["calendarDate"],
+        "type": event["type"],
+        "title": event["title"],
+        "notes": event["notes"],
+        "workoutId": event["workoutId"],
+        "planned": None if metrics is None else {name: metrics[name] for name in PLANNED_SUMMARY},
+        "completedActivity": event.get("completedActivity"),
+        "compliancePercent": compliance.get("percent"),
+        "complianceStatus": compliance.get("status"),
+    }
+
+
+def _entry_line(entry: dict[str, Any]) -> str:
+    planned = entry["planned"]
+    parts = [
+        f"{entry['calendarDate']} [event {entry['id']}] {entry['type']}: {entry['title'] or ''}".rstrip()
+    ]
+    if planned:
+        parts.append(
+            f"{_minutes(planned['durationSeconds'])}, TSS {planned['tss']:.0f}, "
+            f"IF {planned['intensityFactor']:.2f}"
+        )
+    done = entry["completedActivity"]
+    if done:
+        parts.append(f"done: activity {done['id']} ({_minutes(done['durationSeconds'])})")
+        if entry["compliancePercent"] is not None:
+            parts.append(f"compliance {entry['compliancePercent']} % ({entry['complianceStatus']})")
+    if entry["notes"]:
+        parts.append(f"notes: {entry['notes'][:200]}")
+    return " — ".join(parts)
+
+
+async def get_calendar(
     ctx: Context,
     startDate: Annotated[dt.date, Field(description="First day, YYYY-MM-DD, inclusive")],
     endDate: Annotated[dt.date, Field(description="Last day, YYYY-MM-DD, inclusive; at most 366 days on")],
-) -> Annotated[CallToolResult, CalendarOut]:
-    """The training calendar between two dates (inclusive): planned workouts with their planned metrics at
-    the athlete's current FTP (duration, TSS, IF, time in zones), notes, and for a planned workout a ride
-    completed, that ride and the compliance. Dates are days in the athlete's time zone.
-    Needs calendar:read."""
+) -> Annotated[CallToolResult, CalendarSummaryOut]:
+    """The training calendar between two dates (inclusive), one line per event: planned workouts with their
+    planned duration, TSS, IF and dominant zone at the athlete's current FTP, notes, and for a planned
+    workout a ride completed, that ride and the compliance. Dates are days in the athlete's time zone. Read
+    one event's segments with get_event. Needs calendar:read."""
     caller = _caller(ctx)
     athlete_id = _require(caller, "calendar:read")
-    state = caller.state
     try:
         calendar.check_range(startDate, endDate)
     except TrainerDayError as error:
         raise ToolError(error.detail) from None
-    # The REST calendar read's own cache: the same body at the same data revision.
-    key = (athlete_id, startDate, endDate)
-    body = state.calendar_cache.get(key, caller.principal.data_revision)
-    if body is None:
-        with _unit_of_work(caller, write=False) as session:
-            body = calendar.calendar_body(session, athlete_id, startDate, endDate)
-        state.calendar_cache.put(key, caller.principal.data_revision, body)
-    data = orjson.loads(body)
-    events = data["data"]
-    lines = [_event_line(e) for e in events] or ["Nothing planned."]
-    text = f"Calendar {startDate} to {endDate}: {len(events)} event(s).\n" + "\n".join(lines)
-    return _result(text, data)
+    # Async, answered from the cache on the event loop: the busiest tool. Kept at the athlete's data
+    # revision, as the REST read is, so it can never be stale.
+    cache = caller.state.calendar_cache
+    key = ("mcp", athlete_id, startDate, endDate)
+    answer = cache.get(key, caller.principal.data_revision)
+    if answer is None:
+        answer = await anyio.to_thread.run_sync(_calendar_answer, caller, athlete_id, startDate, endDate)
+        cache.put(key, caller.principal.data_revision, answer)
+    loaded = orjson.loads(answer)
+    return _result(loaded["text"], loaded["structured"])
+
+
+def get_event(ctx: Context, eventId: EventId) -> Annotated[CallToolResult, EventOut]:
+    """One calendar event in full: for a planned workout its segments ([minutes, start %FTP, end %FTP]) and
+    every planned metric at the athlete's FTP, including seconds in each power zone. Needs calendar:read."""
+    caller = _caller(ctx)
+    athlete_id = _require(caller, "calendar:read")
+    with _unit_of_work(caller, write=False) as session:
+        body = _event_out(session, athlete_id, calendar.get_event(session, athlete_id, eventId))
+    text = _event_line(body)
+    workout = body["embedWorkout"]
+    if workout:
+        text += (
+            "\nSegments [minutes, start %FTP, end %FTP, ...]: " + orjson.dumps(workout["segments"]).decode()
+        )
+    return _result(text, body)
 
 
 def _derived_key(tool: str, arguments: dict[str, Any]) -> str:
@@ -512,6 +614,7 @@ def get_activity(
 TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
     (get_profile, READ_ONLY),
     (get_calendar, READ_ONLY),
+    (get_event, READ_ONLY),
     (plan_workout, CREATES),
     (add_note, CREATES),
     (move_event, CHANGES),
