@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from tests.conftest import Caller, Factory, bearer
 from trainerday_server.api_keys import service as keys
 from trainerday_server.db import session_scope
+from trainerday_server.mcp.server import build_server
 
 BASE = "http://127.0.0.1:8000"
 SEGMENTS = [[10, 50, 50], [20, 88, 88]]
@@ -165,3 +167,18 @@ def test_bad_plans_are_tool_errors_that_write_nothing(
     assert answer["isError"] and message in answer["content"][0]["text"], answer
     events = client.get("/api/v1/calendar?startDate=2026-12-01&endDate=2026-12-31", headers=me.headers).json()
     assert events["data"] == []
+
+
+def test_building_the_server_leaves_the_process_logging_alone():
+    root = logging.getLogger()
+    kept = list(root.handlers)  # pytest's own capture handlers: without them basicConfig would act
+    for handler in kept:
+        root.removeHandler(handler)
+    try:
+        build_server()
+        assert root.handlers == []  # the SDK would have added a Rich console handler to the root logger
+    finally:
+        for handler in root.handlers:
+            root.removeHandler(handler)
+        for handler in kept:
+            root.addHandler(handler)

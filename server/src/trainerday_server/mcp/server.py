@@ -8,6 +8,7 @@ itself is ``McpAuthentication`` (``endpoint``) in front of it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -83,13 +84,21 @@ Dates are calendar days (YYYY-MM-DD) in the athlete's own time zone.
 
 
 def build_server() -> MCPServer:
-    server: MCPServer = MCPServer(
-        "trainerday",
-        title="TrainerDay",
-        instructions=INSTRUCTIONS,
-        version=__version__,
-        log_level="WARNING",
-    )
+    # MCPServer() calls logging.basicConfig, which would give the root logger a Rich console handler for the
+    # whole process; basicConfig does nothing while the root logger has a handler, so it gets one meanwhile.
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        server: MCPServer = MCPServer(
+            "trainerday",
+            title="TrainerDay",
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            log_level="WARNING",
+        )
+    finally:
+        root.removeHandler(placeholder)
     for tool, hints in TOOLS:
         # The docstring, as one paragraph: its line breaks are only source layout.
         server.add_tool(tool, description=" ".join((tool.__doc__ or "").split()), annotations=hints)
