@@ -11,7 +11,6 @@ generated 10-hour 1 Hz ride, against the 200 MB budget.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,7 @@ from trainerday_server.activities.synthetic import synthetic_ride, synthetic_rid
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bare_fitdecode, median_seconds
 
-SAMPLES = Path(
-    os.environ.get("TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples")
-)
+SAMPLES = Path(__file__).resolve().parents[1] / "server" / "tests" / "data" / "samples"  # in-repo recordings
 FILES = {
     "longest clean power FIT (Wahoo ELEMNT, 13,471 records)": "fit/2019-02-17-062644-ELEMNT-297E-195-0.fit",
     "longest power FIT, damaged (Sigma, 14,391 records)": "damaged/nick.fit",

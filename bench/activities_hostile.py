@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import statistics
 import struct
 import subprocess
@@ -24,9 +23,7 @@ from pathlib import Path
 
 from trainerday_server.fitfile import crc16
 
-SAMPLES = Path(
-    os.environ.get("TRAINERDAY_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "samples")
-)
+SAMPLES = Path(__file__).resolve().parents[1] / "server" / "tests" / "data" / "samples"  # in-repo recordings
 REFERENCE = "real: big_activity.fit (2.4 MB, 99,998 records)"
 T0 = 1_000_000_000  # FIT seconds: 2021-09-09T01:46:40Z
 

@@ -7,7 +7,6 @@ Run: .venv/bin/python bench/activities_metrics.py
 from __future__ import annotations
 
 import gc
-import os
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bare_fitdecode
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", ROOT.parent / "shared" / "samples"))
+SAMPLES = Path(__file__).resolve().parents[1] / "server" / "tests" / "data" / "samples"  # in-repo recordings
 LONGEST_POWER_FIT = "2019-02-17-062644-ELEMNT-297E-195-0.fit"  # 13,471 records with power, 6.5 h
 BUDGET_MS = 100  # the target for a 10-hour ride's metrics, power curve included
 

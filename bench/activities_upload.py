@@ -4,12 +4,12 @@ server's peak memory while a 10-hour ride is uploaded.
 Run: .venv/bin/python bench/activities_upload.py [--rounds 7]
 
 The server is ``trainerday-server serve`` in its own process on loopback (SQLite, files in a temporary
-directory). The file is the longest power FIT in ../shared/samples. Each round times one bare fitdecode parse
-in this process and one upload (POST to 201: transfer, decode, metrics, streams, duplicate checks, file
-write with fsync, commit), interleaved; the activity is deleted between rounds, untimed. Targets (issue 4):
-upload at most 1.5x the parse, stretch 0.5x. Memory: a fresh server's peak resident set (VmHWM) while it
-takes a generated 10-hour 1 Hz ride (``synthetic_ride_fit``), target under 200 MB.
-"""
+directory). The file is the longest power FIT in the repository's recordings (server/tests/data/samples). Each
+round times one bare fitdecode parse in this process and one upload (POST to 201: transfer, decode, metrics,
+streams, duplicate checks, file write with fsync, commit), interleaved; the activity is deleted between
+rounds, untimed. Targets (issue 4): upload at most 1.5x the parse, stretch 0.5x. Memory: a fresh server's peak
+resident set (VmHWM) while it takes a generated 10-hour 1 Hz ride (``synthetic_ride_fit``), target under 200
+MB."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bare_fitdecode, free_port, seed_athlete, start_process, stop_process, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", ROOT.parent / "shared" / "samples"))
+SAMPLES = Path(__file__).resolve().parents[1] / "server" / "tests" / "data" / "samples"  # in-repo recordings
 
 
 def longest_power_fit() -> Path:

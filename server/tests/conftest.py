@@ -23,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
@@ -42,6 +43,10 @@ BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 PASSWORD = "correct horse battery"
 
+# Property tests judge results, not speed: on a shared, loaded machine a deadline only adds flakes.
+hypothesis_settings.register_profile("trainerday", deadline=None)
+hypothesis_settings.load_profile("trainerday")
+
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     """Bytes parameters are named by their length: their content may differ between test processes (a
@@ -51,17 +56,88 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
     return None
 
 
-def samples_dir() -> Path:
-    """Real recordings shared by the team (../shared/samples), overridable with TRAINERDAY_SAMPLES_DIR."""
+IN_REPO_SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
+# Recordings from copyleft repositories (GPL-2.0 GoldenCheetah, AGPL-3.0 sports-lib) stay out of this
+# repository (data/samples/SOURCES.md); their tests run only where the team's shared collection is beside
+# the checkout.
+COPYLEFT_SAMPLES = frozenset(
+    {
+        "bad/MetadataOnly.gpx",
+        "fit/14582164182.fit.gz",
+        "fit/20130717_143733.fit",
+        "fit/Garmin830_with_Stages.fit",
+        "fit/Karoo-Botley_BW_Swanmore_Wickham-2025-05-09-1238.fit",
+        "gpx/6909869014.gpx",
+        "tcx/2010-04-05-21-45-04.tcx",
+        "tcx/2020-02-05_17-25-14_Training-with-Notes.tcx",
+    }
+)
+
+
+def shared_samples_dir() -> Path:
+    """The team's shared collection (../shared/samples beside the checkout), overridable with
+    TRAINERDAY_SAMPLES_DIR; only the copyleft recordings are read from there."""
     return Path(os.environ.get("TRAINERDAY_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "samples"))
 
 
+def sample_names(folder: str) -> list[str]:
+    """The names of the collection's recordings in one folder (fit, tcx, gpx, damaged, bad), copyleft ones
+    included: for parametrising at collection time; each test then reads its file through ``samples``."""
+    names = {p.name for p in (IN_REPO_SAMPLES / folder).glob("*") if p.is_file()}
+    names |= {n.rsplit("/", 1)[1] for n in COPYLEFT_SAMPLES if n.rsplit("/", 1)[0] == folder}
+    return sorted(names)
+
+
+def sample_at_hand(relative: str) -> bool:
+    """Whether a recording can be read here (a copyleft one only where the shared collection is)."""
+    return (IN_REPO_SAMPLES / relative).is_file() or (
+        relative in COPYLEFT_SAMPLES and (shared_samples_dir() / relative).is_file()
+    )
+
+
+class Samples:
+    """The sample recordings as one tree: ``samples / "fit" / "x.fit"`` is the in-repository copy, or for a
+    copyleft recording the shared one; a copyleft recording that is not at hand skips the test that asked for
+    it, with the reason. Any other missing file fails: the repository must carry every permissive
+    recording."""
+
+    def __init__(self, relative: str = "") -> None:
+        self.relative = relative
+
+    def __truediv__(self, part: str) -> Samples | Path:
+        relative = f"{self.relative}/{part}".strip("/")
+        if (IN_REPO_SAMPLES / relative).is_dir() or (shared_samples_dir() / relative).is_dir():
+            return Samples(relative)
+        if (IN_REPO_SAMPLES / relative).is_file():
+            return IN_REPO_SAMPLES / relative
+        if relative in COPYLEFT_SAMPLES:
+            shared = shared_samples_dir() / relative
+            if shared.is_file():
+                return shared
+            pytest.skip(
+                f"{relative} is a copyleft recording kept out of the repository; it runs where "
+                f"../shared/samples is beside the checkout"
+            )
+        pytest.fail(f"sample recording {relative} is missing from {IN_REPO_SAMPLES}")
+
+    def iterdir(self) -> Iterator[Path]:
+        """Every recording of this folder in the collection, whether at hand or not: the repository's, and the
+        copyleft ones where the shared collection has them (reading one that is not at hand is not a skip:
+        ask ``samples / name`` for that)."""
+        for name in sample_names(self.relative):
+            in_repo = IN_REPO_SAMPLES / self.relative / name
+            yield in_repo if in_repo.is_file() else shared_samples_dir() / self.relative / name
+
+    def glob(self, pattern: str) -> Iterator[Path]:
+        return (p for p in self.iterdir() if p.match(pattern))
+
+    def __str__(self) -> str:
+        return str(IN_REPO_SAMPLES / self.relative)
+
+
 @pytest.fixture(scope="session")
-def samples() -> Path:
-    path = samples_dir()
-    if not path.is_dir():
-        pytest.fail(f"sample recordings not found at {path}; set TRAINERDAY_SAMPLES_DIR")
-    return path
+def samples() -> Samples:
+    return Samples()
 
 
 # --- databases -------------------------------------------------------------------------------------------

@@ -151,3 +151,11 @@ def test_an_unusable_database_is_a_clear_error(fresh_env, url, says):
         result = cli(env, *args)
         assert result.returncode == 1
         assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_is_the_packages(fresh_env):
+    from trainerday_server import __version__
+
+    result = cli(fresh_env, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"trainerday-server {__version__}"

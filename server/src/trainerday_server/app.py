@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from trainerday_server import __version__
 from trainerday_server.activities.routes import router as activities_router
 from trainerday_server.activities.storage import FileStorage, LocalFileStorage
+from trainerday_server.analytics.routes import router as analytics_router
 from trainerday_server.api_keys.resolver import ApiKeyResolver
 from trainerday_server.athlete.routes import router as athlete_router
 from trainerday_server.auth.bearer import Authenticator
@@ -95,6 +96,7 @@ def create_app(
     app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
     app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
     app.state.calendar_cache = RevisionCache(settings.response_cache_bytes)
+    app.state.analytics_cache = RevisionCache(settings.response_cache_bytes)
     app.state.file_storage = file_storage or LocalFileStorage(settings.data_dir / "files")
 
     install_problem_handlers(app)
@@ -104,6 +106,7 @@ def create_app(
     app.include_router(calendar_router)
     app.include_router(workouts_router)
     app.include_router(activities_router)
+    app.include_router(analytics_router)
     app.include_router(oauth_router)
     app.include_router(registration_router)
     app.include_router(mcp_metadata_router)

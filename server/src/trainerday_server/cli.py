@@ -33,6 +33,25 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Athlete accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
 clients_app = typer.Typer(help="OAuth apps (clients) that athletes can connect.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from trainerday_server import __version__
+
+        out.print(f"trainerday-server {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """TrainerDay API server administration."""
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")

@@ -16,7 +16,7 @@ def test_profile_fields(client, me: Caller):
     body = client.get("/api/v1/athlete", headers=me.headers).json()
     assert set(body) == {
         "id", "name", "email", "weightKg", "ftp", "lthr", "maxHeartRate", "restingHeartRate",
-        "timezone", "units", "powerZones", "heartRateZones",
+        "timezone", "units", "ctlStart", "atlStart", "powerZones", "heartRateZones",
     }  # fmt: skip
     assert body["id"] == me.athlete.id
     assert body["name"] == "Test Rider"

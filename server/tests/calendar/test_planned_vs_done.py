@@ -7,14 +7,15 @@ import pytest
 from tests.activities.test_activities_api import _set_profile, calendar, plan, upload
 from tests.conftest import Caller
 
-DAY = "2025-02-18"  # the local date, in Los Angeles, of the 46-minute ride in fit/14582164182.fit.gz
+# The local date, in Los Angeles, of the 38-minute ride in fit/sample-activity-indoor-trainer.fit.
+DAY = "2011-11-02"
 EVENTS = "/api/v1/calendar/events"
 
 
 @pytest.fixture
 def ride(client, me: Caller, db, samples) -> dict:
     _set_profile(db, me.athlete.id, timezone="America/Los_Angeles")
-    response = upload(client, me, (samples / "fit/14582164182.fit.gz").read_bytes())
+    response = upload(client, me, (samples / "fit/sample-activity-indoor-trainer.fit").read_bytes())
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -71,6 +72,6 @@ def test_editing_the_plan_on_its_day_keeps_the_ride(client, me: Caller, ride: di
 
 def test_a_second_plan_on_the_day_does_not_steal_the_ride(client, me: Caller, ride: dict):
     first = plan(client, me, DAY, 45)
-    second = plan(client, me, DAY, 46)  # closer in duration, but the ride is taken
+    second = plan(client, me, DAY, 39)  # closer in duration, but the ride is taken
     assert activity(client, me, ride)["calendarEventId"] == first
     assert {e["id"]: e["completedActivity"] for e in calendar(client, me, DAY)}[second] is None

@@ -63,6 +63,16 @@ class ActivitySummaryOut(ApiOut):
     updated_at: dt.datetime
 
 
+class SuggestionOut(ApiOut):
+    """Something a ride suggests to the athlete; nothing changes until the athlete acts on it."""
+
+    type: str = Field(description="ftp: the ride implies an FTP above the one it was measured at")
+    ftp: int = Field(description="The FTP the ride implies (95 % of its best 20 minutes)")
+    current_ftp: int = Field(description="The FTP the ride was measured at")
+    method: str
+    message: str
+
+
 class ActivityOut(ActivitySummaryOut):
     """One activity with every metric."""
 
@@ -70,6 +80,7 @@ class ActivityOut(ActivitySummaryOut):
     time_in_heart_rate_zones: list[int] | None = Field(description="Seconds in heart-rate zones 1-5 (LTHR)")
     power_curve: PowerCurveOut | None
     warnings: list[str] = Field(description="What was wrong with the file or its samples, and what was done")
+    suggestions: list[SuggestionOut] = Field(description="E.g. a higher FTP; never applied by itself")
     description: str | None
     device: str | None
     file: FileOut

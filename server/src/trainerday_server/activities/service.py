@@ -30,10 +30,12 @@ from trainerday_server.activities.metrics import RideMetrics, ride_metrics
 from trainerday_server.activities.recording import Recording
 from trainerday_server.activities.storage import FileStorage
 from trainerday_server.activities.streams import decode_streams, encode_streams, streams_to_json
+from trainerday_server.analytics.curves import encode_curve
+from trainerday_server.analytics.ftp import ftp_suggestions
 from trainerday_server.athlete.service import bump_data_revision, ftp_on, get_athlete
 from trainerday_server.db import session_scope
 from trainerday_server.errors import Conflict, NotFound, ValidationFailed
-from trainerday_server.models import Activity, Athlete
+from trainerday_server.models import Activity, ActivityPowerCurve, Athlete
 
 # Another file of the same ride: it starts within this many seconds of an existing activity and its elapsed
 # time is within DUPLICATE_DURATION of that activity's (a device's own elapsed time and the span of an
@@ -110,8 +112,9 @@ def upload_activity(
             except IntegrityError:  # only if the checks above were raced past; answer as they would
                 _refuse_duplicates(session, athlete_id, sha256, info.external_id, measured.metrics)
                 raise
-            if activity.calendar_event_id is not None:
-                bump_data_revision(session, athlete_id)
+            session.add(_curve_row(activity))
+            # Fitness, the season curve and summaries read every ride, linked to the plan or not.
+            bump_data_revision(session, athlete_id)
             body = activity_json(activity, detail=True)
     except BaseException:
         if written:
@@ -231,6 +234,16 @@ def _new_activity(athlete_id: int, measured: _Measured, info: UploadInfo, key: s
     )
 
 
+def _curve_row(activity: Activity) -> ActivityPowerCurve:
+    """The ride's power curve as the season curve reads it (see analytics.curves)."""
+    return ActivityPowerCurve(
+        activity_id=activity.id,
+        athlete_id=activity.athlete_id,
+        local_date=activity.local_date,
+        watts=encode_curve(activity.power_curve),
+    )
+
+
 def _default_name(recording: Recording, metrics: RideMetrics) -> str:
     """As athletes know it from Strava: "Morning Ride", "Evening Run"."""
     hour = metrics.start_time_local.hour
@@ -281,6 +294,7 @@ def activity_json(activity: Activity, *, detail: bool) -> dict[str, Any]:
     }
     if detail:
         body["powerCurve"] = activity.power_curve
+        body["suggestions"] = ftp_suggestions(activity.power_curve, activity.ftp)
         body["description"] = activity.description
         body["device"] = activity.device
         body["file"] = {
@@ -422,8 +436,7 @@ def delete_activity(
     still points to; a crash in between leaves an orphan file, never a row without its file)."""
     with session_scope(write_sessions) as session:
         activity = get_activity(session, athlete_id, activity_id)
-        key, linked = activity.file_key, activity.calendar_event_id is not None
-        session.delete(activity)
-        if linked:
-            bump_data_revision(session, athlete_id)
+        key = activity.file_key
+        session.delete(activity)  # its curve row goes with it (ON DELETE CASCADE)
+        bump_data_revision(session, athlete_id)  # fitness and summaries read every ride
     storage.delete(key)

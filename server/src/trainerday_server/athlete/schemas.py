@@ -44,6 +44,8 @@ class AthleteOut(ApiOut):
     resting_heart_rate: int | None
     timezone: str
     units: Literal["metric", "imperial"]
+    ctl_start: float | None = Field(description="CTL the day before your first ride (null: 0)")
+    atl_start: float | None = Field(description="ATL the day before your first ride (null: 0)")
     power_zones: list[PowerZoneOut]
     heart_rate_zones: list[HeartRateZoneOut] = Field(description="Empty until an LTHR is set.")
 
@@ -59,6 +61,12 @@ class AthletePatch(ApiModel):
     resting_heart_rate: WholeNumber | None = Field(default=None, ge=20, le=150)
     timezone: str | None = Field(default=None, description="An IANA time zone such as Europe/Berlin.")
     units: Literal["metric", "imperial"] | None = None
+    ctl_start: Number | None = Field(
+        default=None, ge=0, le=300, description="Fitness history from elsewhere: CTL before your first ride"
+    )
+    atl_start: Number | None = Field(
+        default=None, ge=0, le=500, description="Fatigue history from elsewhere: ATL before your first ride"
+    )
 
     @field_validator("timezone")
     @classmethod

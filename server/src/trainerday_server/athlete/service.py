@@ -15,7 +15,7 @@ from trainerday_server.models import Athlete, FtpHistory
 from trainerday_server.models.athlete import new_data_revision
 
 # Fields that may be cleared with null; the others must keep a value.
-_NULLABLE = frozenset({"weight_kg", "lthr", "max_heart_rate", "resting_heart_rate"})
+_NULLABLE = frozenset({"weight_kg", "lthr", "max_heart_rate", "resting_heart_rate", "ctl_start", "atl_start"})
 
 
 def get_athlete(session: Session, athlete_id: int) -> Athlete:
@@ -128,6 +128,8 @@ def profile(athlete: Athlete) -> dict[str, Any]:
         "resting_heart_rate": athlete.resting_heart_rate,
         "timezone": athlete.timezone,
         "units": athlete.units,
+        "ctl_start": athlete.ctl_start,
+        "atl_start": athlete.atl_start,
         "power_zones": zones_out(power_zones(athlete.ftp), "watts"),
         "heart_rate_zones": zones_out(heart_rate_zones(athlete.lthr), "bpm") if athlete.lthr else [],
     }

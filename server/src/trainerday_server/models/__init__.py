@@ -1,6 +1,7 @@
 """All ORM tables, imported here so that metadata (and Alembic) sees every one of them."""
 
 from trainerday_server.models.activity import Activity
+from trainerday_server.models.activity_power_curve import ActivityPowerCurve
 from trainerday_server.models.api_key import ApiKey
 from trainerday_server.models.athlete import Athlete, FtpHistory
 from trainerday_server.models.base import Base
@@ -15,6 +16,7 @@ from trainerday_server.models.workout import LibraryWorkout
 
 __all__ = [
     "Activity",
+    "ActivityPowerCurve",
     "ApiKey",
     "Athlete",
     "Base",

@@ -23,6 +23,8 @@ class Activity(Base):
         sa.UniqueConstraint("calendar_event_id"),
         sa.Index("ix_activities_athlete_start", "athlete_id", "start_time"),
         sa.Index("ix_activities_athlete_date", "athlete_id", "local_date"),
+        # Covers the fitness read (TSS summed per day over a whole history) without visiting the rows.
+        sa.Index("ix_activities_athlete_date_tss", "athlete_id", "local_date", "tss"),
         {"sqlite_autoincrement": True},
     )
 

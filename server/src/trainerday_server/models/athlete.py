@@ -30,6 +30,9 @@ class Athlete(Base):
     resting_heart_rate: Mapped[int | None] = mapped_column(sa.Integer)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     units: Mapped[str] = mapped_column(sa.String(16), default="metric")
+    # CTL and ATL the day before the first ride (analytics.load): history kept elsewhere, carried over.
+    ctl_start: Mapped[float | None] = mapped_column(sa.Float)
+    atl_start: Mapped[float | None] = mapped_column(sa.Float)
     # A fresh random value, set in the same transaction as every change to what this athlete's reads return,
     # so any process can tell from one indexed lookup whether a cached response is still current. Random
     # rather than counted: a counter would restart if an id were ever reused, and serve one athlete's cache
