@@ -42,6 +42,8 @@ TOOLS = {
     "find_workouts",
     "list_activities",
     "get_activity",
+    "get_fitness",
+    "get_season_power_curve",
 }
 SWEET_SPOT = [[10, 50, 50], [20, 90, 90], [10, 50, 50]]
 
@@ -220,6 +222,15 @@ def test_each_tool_reads_and_writes_what_the_rest_api_shows(
             detail = await call(client, "get_activity", activityId=ride["id"])
             assert detail == api.get(f"/api/v1/activities/{ride['id']}").json()
             assert "streams" not in detail and "power" not in detail
+
+            day = ride["startTimeLocal"][:10]
+            span = {"startDate": day, "endDate": day}
+            fitness = await call(client, "get_fitness", **span)
+            assert fitness == api.get("/api/v1/athlete/fitness", params=span).json()
+            assert fitness["days"][0]["tss"] == pytest.approx(ride["tss"], abs=0.05)
+            curve = await call(client, "get_season_power_curve", **span)
+            assert curve == api.get("/api/v1/athlete/power-curve", params=span).json()
+            assert curve["points"] and curve["points"][0]["activityId"] == ride["id"]
 
     asyncio.run(scenario())
 

@@ -182,3 +182,12 @@ def test_building_the_server_leaves_the_process_logging_alone():
             root.removeHandler(handler)
         for handler in kept:
             root.addHandler(handler)
+
+
+def test_fitness_answers_a_year_at_most_and_refuses_a_reversed_range(client: TestClient, me: Caller):
+    year = tool(client, me.key, "get_fitness", startDate="2026-01-01", endDate="2026-12-31")
+    assert not year["isError"] and len(year["structuredContent"]["days"]) == 365
+    longer = tool(client, me.key, "get_fitness", startDate="2026-01-01", endDate="2027-01-02")  # 367 days
+    assert longer["isError"] and "366" in longer["content"][0]["text"]
+    reversed_range = tool(client, me.key, "get_fitness", startDate="2026-02-01", endDate="2026-01-01")
+    assert reversed_range["isError"] and "before startDate" in reversed_range["content"][0]["text"]

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from trainerday_server import idempotency
 from trainerday_server.activities import service as activities
 from trainerday_server.activities.schemas import ActivityOut, ActivityPageOut
+from trainerday_server.analytics import service as analytics
+from trainerday_server.analytics.schemas import FitnessOut, SeasonPowerCurveOut
 from trainerday_server.athlete import service as athletes
 from trainerday_server.athlete.schemas import AthleteOut
 from trainerday_server.calendar import service as calendar
@@ -611,6 +613,76 @@ def get_activity(
     return _result(text, body)
 
 
+MAX_FITNESS_DAYS = 366  # a year of days answers any question about form; the REST API gives ten
+
+
+def _athlete_today(session: Session, caller: Caller, athlete_id: int) -> dt.date:
+    """The athlete's day by the app's clock, as the analytics API reads it."""
+    athlete = athletes.get_athlete(session, athlete_id)
+    return analytics.athlete_today(athlete.timezone, caller.state.clock())
+
+
+def get_fitness(
+    ctx: Context,
+    startDate: Date,
+    endDate: Annotated[dt.date, Field(description=f"YYYY-MM-DD; at most {MAX_FITNESS_DAYS} days on")],
+    projectPlanned: Annotated[
+        bool, Field(description="Continue after today with the planned workouts' TSS (those days: projected)")
+    ] = False,
+) -> Annotated[CallToolResult, FitnessOut]:
+    """Fitness, fatigue and form day by day: CTL (42-day load, fitness), ATL (7-day load, fatigue), TSB (form:
+    yesterday's CTL minus ATL; negative = tired, positive = fresh) and ramp rate (CTL change over 7 days),
+    all in TSS points per day, from the rides done; optionally projected through the planned workouts.
+    Needs athlete:read."""
+    caller = _caller(ctx)
+    athlete_id = _require(caller, "athlete:read")
+    if (endDate - startDate).days + 1 > MAX_FITNESS_DAYS:
+        raise ToolError(f"endDate: at most {MAX_FITNESS_DAYS} days from startDate here")
+    with _unit_of_work(caller, write=False) as session:
+        today = _athlete_today(session, caller, athlete_id)
+        result = analytics.fitness(
+            session, athlete_id, startDate, endDate, project_planned=projectPlanned, today=today
+        )
+    body = orjson.loads(orjson.dumps(analytics.wire(result)))
+    days = body["days"]
+    last = next((d for d in reversed(days) if not d["projected"]), days[-1])
+    text = (
+        f"Fitness {startDate} to {endDate} (today {today}). On {last['date']}: CTL {last['ctl']:.0f}, "
+        f"ATL {last['atl']:.0f}, TSB {last['tsb']:+.0f}, ramp {last['rampRate']:+.1f} CTL/week. "
+        f"CTL went {days[0]['ctl']:.0f} -> {days[-1]['ctl']:.0f} over the range; "
+        f"{sum(d['tss'] for d in days):.0f} TSS done"
+        + (
+            f", {sum(d['plannedTss'] for d in days if d['projected']):.0f} TSS projected."
+            if projectPlanned
+            else "."
+        )
+    )
+    return _result(text, body)
+
+
+def get_season_power_curve(
+    ctx: Context, startDate: Date, endDate: Date
+) -> Annotated[CallToolResult, SeasonPowerCurveOut]:
+    """The best power held for each duration (1 s to 5 h) over the rides between two dates, in watts and
+    W/kg, each with the ride that set it: the season's mean-maximal power curve. Needs athlete:read."""
+    caller = _caller(ctx)
+    athlete_id = _require(caller, "athlete:read")
+    with _unit_of_work(caller, write=False) as session:
+        result = analytics.season_power_curve(session, athlete_id, startDate, endDate)
+    body = orjson.loads(orjson.dumps(analytics.wire(result)))
+    best = {p["seconds"]: p for p in body["points"]}
+    picks = [(5, "5 s"), (60, "1 min"), (300, "5 min"), (1200, "20 min"), (3600, "60 min")]
+    found = [
+        f"{label} {best[s]['watts']:.0f} W"
+        + (f" ({best[s]['wattsPerKg']:.2f} W/kg)" if best[s]["wattsPerKg"] else "")
+        + f" on {best[s]['date']}"
+        for s, label in picks
+        if s in best
+    ]
+    text = f"Season power curve {startDate} to {endDate}: " + ("; ".join(found) or "no rides with power.")
+    return _result(text, body)
+
+
 TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
     (get_profile, READ_ONLY),
     (get_calendar, READ_ONLY),
@@ -622,4 +694,6 @@ TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
     (find_workouts, READ_ONLY),
     (list_activities, READ_ONLY),
     (get_activity, READ_ONLY),
+    (get_fitness, READ_ONLY),
+    (get_season_power_curve, READ_ONLY),
 ]

@@ -5,7 +5,7 @@ REST API, as every token before this); a client registered through dynamic regis
 consent page can say nobody reviewed it.
 
 Revision ID: 2026_12_06_mcp
-Revises: 2026_11_27_workout_duration
+Revises: 2026_12_06_analytics
 Create Date: 2026-12-06 04:40:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "2026_12_06_mcp"
-down_revision = "2026_11_27_workout_duration"
+down_revision = "2026_12_06_analytics"
 branch_labels = None
 depends_on = None
 
