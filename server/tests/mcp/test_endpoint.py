@@ -191,3 +191,28 @@ def test_fitness_answers_a_year_at_most_and_refuses_a_reversed_range(client: Tes
     assert longer["isError"] and "366" in longer["content"][0]["text"]
     reversed_range = tool(client, me.key, "get_fitness", startDate="2026-02-01", endDate="2026-01-01")
     assert reversed_range["isError"] and "before startDate" in reversed_range["content"][0]["text"]
+
+
+def test_malformed_requests_get_a_4xx_never_a_500(client: TestClient, me: Caller):
+    accept = {"Accept": "application/json, text/event-stream", **me.headers}
+    cases = [
+        client.post("/mcp", content=b"{not json", headers={**accept, "Content-Type": "application/json"}),
+        client.post("/mcp", content=b"[]", headers={**accept, "Content-Type": "application/json"}),
+        client.post("/mcp", content=b"{}", headers={**accept, "Content-Type": "text/plain"}),
+        client.post(
+            "/mcp", content=b"x" * (2 * 1024 * 1024), headers={**accept, "Content-Type": "application/json"}
+        ),
+        client.get("/mcp", headers=accept),
+        client.delete("/mcp", headers=accept),
+        rpc(client, me.key, "no/such/method"),
+        rpc(client, me.key, "tools/call", {"name": "no_such_tool", "arguments": {}}),
+        rpc(client, me.key, "tools/call", {"name": "get_calendar", "arguments": {"startDate": 5}}),
+    ]
+    for response in cases:
+        assert response.status_code < 500, (
+            response.request.method,
+            response.status_code,
+            response.text[:200],
+        )
+    assert cases[3].status_code == 413
+    assert cases[4].status_code == cases[5].status_code == 405  # stateless: no event stream, no session

@@ -148,6 +148,19 @@ class McpEndpoint:
             response = JSONResponse({"error": "unavailable", "error_description": "MCP is starting"}, 503)
             await response(scope, receive, send)
             return
+        if scope["method"] != "POST":
+            # Stateless: no session to DELETE, and nothing would ever be sent on a GET's event stream, which
+            # would only hold a connection and a task open until the client gives up (MCP allows a 405 here).
+            response = JSONResponse(
+                {
+                    "error": "method_not_allowed",
+                    "error_description": "this MCP server is stateless: POST only",
+                },
+                405,
+                headers={"Allow": "POST"},
+            )
+            await response(scope, receive, send)
+            return
         await self._handle(scope, receive, send)
 
 
