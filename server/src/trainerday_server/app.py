@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
@@ -35,6 +35,7 @@ from trainerday_server.oauth2.registration import router as registration_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.problems import install_problem_handlers
+from trainerday_server.web.pages import install_pages
 from trainerday_server.web.routes import router as web_router
 from trainerday_server.web.templates import STATIC_DIR
 from trainerday_server.workouts.formats import MAX_FILE_BYTES as MAX_WORKOUT_FILE_BYTES
@@ -43,6 +44,8 @@ from trainerday_server.workouts.routes import router as workouts_router
 JSON_BODY_LIMIT = 1024 * 1024  # plenty for any JSON this API takes; uploads have their own limit
 UPLOAD_PATHS = ("/api/v1/activities/upload",)
 WORKOUT_IMPORT_PATH = "/api/v1/workouts/import"
+WEB_WORKOUT_IMPORT_PATH = "/workouts/import"  # the page forms that carry files
+WEB_UPLOAD_PATH = "/activities/upload"
 # Workout files are small; the multipart envelope around one adds a few hundred bytes.
 WORKOUT_IMPORT_LIMIT = MAX_WORKOUT_FILE_BYTES + 64 * 1024
 
@@ -50,8 +53,9 @@ DESCRIPTION = """\
 The TrainerDay API: your athlete profile and training zones, your training calendar, your workout library and
 your rides.
 
-**Authentication.** Send `Authorization: Bearer <token>` with a personal API key (`td_...`, created with
-`trainerday-server keys create`) or an OAuth 2.0 access token. Each operation names the scope it needs.
+**Authentication.** Send `Authorization: Bearer <token>` with a personal API key (`td_...`, created on
+`/developer` or with `trainerday-server keys create`) or an OAuth 2.0 access token. Each operation names
+the scope it needs.
 
 **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`, and `errors`
 listing each invalid field. Dates are `YYYY-MM-DD`; JSON fields are camelCase.
@@ -112,6 +116,7 @@ def create_app(
     app.include_router(mcp_metadata_router)
     app.router.routes.append(mcp_route(mcp_endpoint))
     app.include_router(web_router)
+    install_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -133,13 +138,11 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
     def limit_for(path: str) -> int:
-        if path == WORKOUT_IMPORT_PATH:
+        if path in (WORKOUT_IMPORT_PATH, WEB_WORKOUT_IMPORT_PATH):
             return WORKOUT_IMPORT_LIMIT
+        if path == WEB_UPLOAD_PATH:  # several rides in one form: each is still held to max_upload_bytes
+            return settings.max_upload_bytes * 2
         return settings.max_upload_bytes if path.startswith(UPLOAD_PATHS) else JSON_BODY_LIMIT
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)

@@ -300,6 +300,75 @@ def clients_delete(client_id: str) -> None:
     err.print(f"app {client_id} deleted; all its tokens are revoked")
 
 
+@clients_app.command("applications")
+def clients_applications(
+    all_: Annotated[bool, typer.Option("--all", help="Also those already approved or rejected.")] = False,
+) -> None:
+    """List athletes' applications for an app (made on /developer/apps): pending ones unless --all."""
+    from trainerday_server.models import Athlete
+    from trainerday_server.oauth2.applications import PENDING, list_all
+
+    def listing(session: Session) -> list[tuple[Any, str]]:
+        found = list_all(session, None if all_ else PENDING)
+        ids = {a.athlete_id for a in found}
+        found_emails = session.execute(sa.select(Athlete.id, Athlete.email).where(Athlete.id.in_(ids)))
+        emails = {row.id: row.email for row in found_emails}
+        return [(a, emails.get(a.athlete_id, "?")) for a in found]
+
+    rows = run(listing)
+    if not rows:
+        err.print("no applications" if all_ else "no pending applications")
+        return
+    # One block each, never a table: descriptions and redirect URIs are long, and must be read whole.
+    for a, email in rows:
+        status = a.status + (f" ({a.reason})" if a.reason else "")
+        out.print(
+            f"#{a.id}  {a.name}  [{status}]  by {email}, applied {_when(a.created_at)}\n"
+            f"    website:       {a.website}\n"
+            f"    client type:   {'public' if a.public else 'confidential'}\n"
+            f"    scopes:        {a.scopes}\n"
+            f"    redirect URIs: {' '.join(a.redirect_uris)}\n"
+            f"    description:   {a.description}\n",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    if not all_:
+        err.print("approve: trainerday-server clients approve ID; reject: clients reject ID --reason TEXT")
+
+
+@clients_app.command("approve")
+def clients_approve(application_id: int) -> None:
+    """Approve an application: creates its app; the applicant sees the client_id on /developer/apps (and
+    creates the client secret there, shown to them once). Prints the client_id."""
+    from trainerday_server.models.base import utcnow
+    from trainerday_server.oauth2.applications import approve
+
+    secret_key = get_settings().resolved_secret_key
+
+    def decide(session: Session) -> str:
+        decision = approve(session, secret_key, application_id, utcnow())
+        assert decision.client is not None
+        return decision.client.client_id
+
+    client_id = run(decide)
+    err.print(f"application {application_id} approved: the applicant finds the client_id on /developer/apps")
+    print(client_id)
+
+
+@clients_app.command("reject")
+def clients_reject(
+    application_id: int,
+    reason: Annotated[str, typer.Option(help="Why: the applicant reads it on /developer/apps.")],
+) -> None:
+    """Reject a pending application, with a reason."""
+    from trainerday_server.models.base import utcnow
+    from trainerday_server.oauth2.applications import reject
+
+    run(lambda s: reject(s, application_id, reason, utcnow()))
+    err.print(f"application {application_id} rejected")
+
+
 def _credentials(client_id: str, secret: str | None) -> dict[str, str]:
     return {"client_id": client_id} if secret is None else {"client_id": client_id, "client_secret": secret}
 

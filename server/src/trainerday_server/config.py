@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # "open": MCP clients (AI assistants) may register themselves (RFC 7591 dynamic client registration) and
     # then ask athletes for consent like any app. "closed" (the default): apps are registered by the operator.
     mcp_clients: Literal["closed", "open"] = "closed"
+    # Who may create an account: anyone on /signup (open), or only an operator with the CLI (closed).
+    signup: Literal["open", "closed"] = "open"
+    # Apps applied for on /developer/apps wait for `clients approve` (manual), or are approved at once (auto).
+    app_approval: Literal["manual", "auto"] = "manual"
 
     @property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from tests.analytics.rides import at, upload_ride
 from tests.conftest import Caller, bearer
+from trainerday_server.analytics import service
+from trainerday_server.db import session_scope
 from trainerday_server.models import Activity, ActivityPowerCurve
 
 D1 = dt.date(2025, 3, 3)  # a Monday
@@ -448,3 +450,19 @@ def test_recompute_scales_from_stored_figures_when_the_samples_disagree(client, 
     assert after["intensityFactor"] == round(stored_np / 240, 3)
     assert after["tss"] == round(seconds * stored_np**2 / (240**2 * 3600) * 100, 1)
     assert after["timeInPowerZones"] == ride["timeInPowerZones"]
+
+
+def test_recompute_skips_a_ride_deleted_between_its_two_halves(client, me: Caller):
+    kept = upload_ride(client, me, at(D1), minutes=30, seed=14)
+    gone = upload_ride(client, me, at(D1, 16), minutes=30, seed=15)
+    state = client.app.state
+    client.patch("/api/v1/athlete", headers=me.headers, json={"ftp": 260})
+    with session_scope(state.read_sessions) as session:
+        rides = service.recomputed_rides(session, me.athlete.id, D1)
+    assert [r.activity_id for r in rides] == [kept["id"], gone["id"]] and {r.ftp for r in rides} == {260}
+    assert client.delete(f"/api/v1/activities/{gone['id']}", headers=me.headers).status_code == 204
+    with session_scope(state.write_sessions) as session:
+        assert service.write_recomputed(session, me.athlete.id, rides) == 1
+    assert client.get(f"/api/v1/activities/{kept['id']}", headers=me.headers).json()["ftp"] == 260
+    with session_scope(state.write_sessions) as session:  # never another athlete's ride
+        assert service.write_recomputed(session, me.athlete.id + 1, rides) == 0

@@ -20,13 +20,14 @@ def test_fitness_and_season_curve_of_the_shared_rides(live_server, factory, samp
         base_url=live_server.base_url, headers=bearer(factory.key(athlete.id)), timeout=60
     ) as api:
         rides: list[dict[str, Any]] = []
-        for path in sorted((samples / "fit").iterdir()):
+        # The repository's recordings, and the copyleft ones where the shared collection is at hand.
+        for path in sorted(p for p in (samples / "fit").iterdir() if p.is_file()):
             response = api.post("/api/v1/activities/upload", files={"file": (path.name, path.read_bytes())})
             assert response.status_code in (201, 400), (path.name, response.text)
             if response.status_code == 201:
                 rides.append(response.json())
         with_power = [r for r in rides if r["powerCurve"]]
-        assert len(rides) >= 10 and len(with_power) >= 6
+        assert len(rides) >= 8 and len(with_power) >= 5
 
         last = max(dt.date.fromisoformat(r["startTimeLocal"][:10]) for r in rides)
         end = last + dt.timedelta(days=14)

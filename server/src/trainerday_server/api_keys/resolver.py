@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -26,6 +28,7 @@ class ApiKeyResolver:
                 ApiKey.scopes,
                 ApiKey.revoked_at.is_(None),
                 Athlete.data_revision,
+                ApiKey.expires_at,
             )
             .join(Athlete, Athlete.id == ApiKey.athlete_id)
             .where(ApiKey.token_hash == sa.bindparam("token_hash")),
@@ -33,9 +36,9 @@ class ApiKeyResolver:
 
     def resolve(self, token: str) -> Principal | None:
         row = self._lookup.first(token_hash=token_hash(self._secret, token))
-        if row is None or not row[3]:
+        if row is None or not row[3] or (row[5] is not None and row[5] <= time.time()):
             return None
-        key_id, athlete_id, scopes, _active, revision = row
+        key_id, athlete_id, scopes, _active, revision, _expires = row
         return Principal(athlete_id, frozenset(scopes.split()), revision, "api_key", key_id)
 
     def touch(self, principal: Principal) -> None:

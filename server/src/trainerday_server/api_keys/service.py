@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -21,8 +22,15 @@ class NewKey:
 
 
 def create_key(
-    session: Session, secret_key: bytes, athlete_id: int, *, name: str, scopes: frozenset[str]
+    session: Session,
+    secret_key: bytes,
+    athlete_id: int,
+    *,
+    name: str,
+    scopes: frozenset[str],
+    expires_at: dt.datetime | None = None,
 ) -> NewKey:
+    """A new key (optionally working only until ``expires_at``), returned in plain text this once."""
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise ValidationFailed.single("name", "must be 1 to 100 characters")
@@ -33,6 +41,7 @@ def create_key(
         token_hash=token_hash(secret_key, plaintext),
         hint=plaintext[:7],
         scopes=format_scopes(scopes),
+        expires_at=None if expires_at is None else int(expires_at.timestamp()),
     )
     session.add(key)
     session.flush()

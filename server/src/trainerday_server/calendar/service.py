@@ -116,6 +116,16 @@ def replace_event(session: Session, athlete_id: int, event_id: int, draft: Event
     return event
 
 
+def move_event(session: Session, athlete_id: int, event_id: int, day: dt.date) -> CalendarEvent:
+    """Only the date changes: a planned workout keeps its own copy, even if the library's has changed."""
+    event = get_event(session, athlete_id, event_id)
+    event.calendar_date = day
+    bump_data_revision(session, athlete_id)
+    session.flush()
+    keep_completion_true(session, event)
+    return event
+
+
 def delete_event(session: Session, athlete_id: int, event_id: int) -> None:
     session.delete(get_event(session, athlete_id, event_id))
     bump_data_revision(session, athlete_id)

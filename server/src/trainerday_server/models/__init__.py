@@ -8,6 +8,7 @@ from trainerday_server.models.base import Base
 from trainerday_server.models.calendar_event import CalendarEvent
 from trainerday_server.models.idempotency import IdempotencyRecord
 from trainerday_server.models.login_attempt import LoginAttempt
+from trainerday_server.models.oauth_application import CalendarFeed, OAuthApplication
 from trainerday_server.models.oauth_authorization_code import OAuthAuthorizationCode
 from trainerday_server.models.oauth_client import OAuthClient
 from trainerday_server.models.oauth_token import OAuthToken
@@ -21,10 +22,12 @@ __all__ = [
     "Athlete",
     "Base",
     "CalendarEvent",
+    "CalendarFeed",
     "FtpHistory",
     "IdempotencyRecord",
     "LibraryWorkout",
     "LoginAttempt",
+    "OAuthApplication",
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",

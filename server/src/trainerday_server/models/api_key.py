@@ -23,3 +23,5 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Unix seconds, as OAuth token expiries are (the per-request lookup reads raw driver values); None: never.
+    expires_at: Mapped[int | None] = mapped_column(sa.BigInteger)

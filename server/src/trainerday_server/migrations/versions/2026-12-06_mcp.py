@@ -5,7 +5,7 @@ REST API, as every token before this); a client registered through dynamic regis
 consent page can say nobody reviewed it.
 
 Revision ID: 2026_12_06_mcp
-Revises: 2026_12_06_analytics
+Revises: 2026_12_06_web_apps_feeds
 Create Date: 2026-12-06 04:40:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "2026_12_06_mcp"
-down_revision = "2026_12_06_analytics"
+down_revision = "2026_12_06_web_apps_feeds"  # re-chained after web merged into main
 branch_labels = None
 depends_on = None
 
