@@ -43,6 +43,14 @@ from common import (  # noqa: E402
 MONTH = {"startDate": "2026-01-01", "endDate": "2026-01-31"}
 
 
+def pool_limits(connections: int) -> httpx2.Limits:
+    # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them: a request sent on a
+    # connection the server is closing fails with ReadError, a race of the load generator's, not the server's.
+    return httpx2.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2
+    )
+
+
 def plan_month(base_url: str, key: str, events: int) -> None:
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
         for body in month_of_events(events):
@@ -54,7 +62,7 @@ async def mcp_round(url: str, key: str, sessions: int, calls: int, events: int, 
     async with httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {key}"},
         timeout=60,
-        limits=httpx2.Limits(max_connections=sessions, max_keepalive_connections=sessions),
+        limits=pool_limits(sessions),
     ) as http:
         connected = 0
         all_connected, start = asyncio.Event(), asyncio.Event()
@@ -87,7 +95,7 @@ async def rest_round(base_url: str, key: str, sessions: int, calls: int, events:
         base_url=base_url,
         headers={"Authorization": f"Bearer {key}"},
         timeout=60,
-        limits=httpx2.Limits(max_connections=sessions, max_keepalive_connections=sessions),
+        limits=pool_limits(sessions),
     ) as http:
         await http.get("/api/v1/calendar", params=MONTH)
         before = cpu_seconds(pid)
@@ -152,6 +160,9 @@ def main() -> None:
                     f"ratio {mcp / rest:.2f}",
                     flush=True,
                 )
+        except BaseException:
+            print("server log:\n" + Path(tmp, "server.log").read_text()[-5000:], file=sys.stderr)
+            raise
         finally:
             stop_process(server)
 
