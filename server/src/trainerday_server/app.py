@@ -31,9 +31,12 @@ from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
 from trainerday_server.export.routes import router as export_router
 from trainerday_server.guards import install_guards, parse_origins
+from trainerday_server.mcp.endpoint import router as mcp_metadata_router
+from trainerday_server.mcp.server import McpEndpoint, build_server, mcp_route
 from trainerday_server.middleware import BodySizeLimit, QueryStringGuard
 from trainerday_server.models.base import utcnow
 from trainerday_server.oauth2.connections import router as connections_router
+from trainerday_server.oauth2.registration import router as registration_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.observability import metrics as observability_metrics
@@ -77,6 +80,8 @@ def create_app(
     engine = engine or create_db_engine(settings.resolved_database_url)
     _configure_logging(settings.log_level)
 
+    mcp_endpoint = McpEndpoint(build_server())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Webhook deliveries go out from every serving process unless a separate `trainerday-server worker`
@@ -85,11 +90,14 @@ def create_app(
         if worker is not None:
             worker.start()
         clean_up = _start_maintenance(app, settings)
-        yield
-        if clean_up is not None:
-            clean_up.cancel()
-        if worker is not None:
-            worker.stop()
+        try:
+            async with mcp_endpoint.running():
+                yield
+        finally:
+            if clean_up is not None:
+                clean_up.cancel()
+            if worker is not None:
+                worker.stop()
         engine.dispose()
         observability_metrics.process_exited(os.getpid())
 
@@ -128,6 +136,9 @@ def create_app(
     app.include_router(analytics_router)
     app.include_router(oauth_router)
     app.include_router(webhooks_router)
+    app.include_router(registration_router)
+    app.include_router(mcp_metadata_router)
+    app.router.routes.append(mcp_route(mcp_endpoint))
     app.include_router(web_router)
     app.include_router(observability_router)  # /readyz, /metrics
     app.include_router(export_router)  # GET /api/v1/athlete/export

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     # Memory each process may spend on whole calendar responses (LRU by bytes); 0 disables the cache.
     response_cache_bytes: int = 64 * 1024 * 1024
+    # "open": MCP clients (AI assistants) may register themselves (RFC 7591 dynamic client registration) and
+    # then ask athletes for consent like any app. "closed" (the default): apps are registered by the operator.
+    mcp_clients: Literal["closed", "open"] = "closed"
     # Who may create an account: anyone on /signup (open), or only an operator with the CLI (closed).
     signup: Literal["open", "closed"] = "open"
     # Apps applied for on /developer/apps wait for `clients approve` (manual), or are approved at once (auto).

@@ -173,6 +173,11 @@ async def authenticate_request(request: Request, *scopes: str) -> Principal:
     principal = await authenticator.authenticate(token)
     if principal is None:
         raise BearerError(401, "invalid_token", "the access token is unknown, revoked or expired")
+    if principal.audience is not None:
+        # RFC 8707: a token for another resource (the MCP endpoint) is no good here, whatever its scopes.
+        raise BearerError(
+            401, "invalid_token", "the access token was issued for another resource (RFC 8707), not this API"
+        )
     request.scope[PRINCIPAL_SCOPE_KEY] = principal  # for the access log: who called (never their token)
     for scope in scopes:
         check_scope(principal, scope)

@@ -14,3 +14,5 @@ class Principal:
     data_revision: int
     kind: str  # "api_key" | "oauth"
     credential_id: int  # the API key or OAuth token, by kind
+    # RFC 8707: the resource an OAuth token was issued for (the MCP endpoint's URL); None for the REST API.
+    audience: str | None = None

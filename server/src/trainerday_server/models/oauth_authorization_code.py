@@ -27,6 +27,8 @@ class OAuthAuthorizationCode(Base):
     redirect_uri: Mapped[str] = mapped_column(sa.Text)
     scope: Mapped[str] = mapped_column(sa.String(255))
     code_challenge: Mapped[str | None] = mapped_column(sa.String(128))  # PKCE, always S256
+    # RFC 8707: the resource the tokens are for (the MCP endpoint's URL); None for the REST API.
+    resource: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -26,3 +26,6 @@ class OAuthClient(Base):
     redirect_uris: Mapped[list[str]] = mapped_column(sa.JSON)  # matched exactly, never by prefix
     scopes: Mapped[str] = mapped_column(sa.String(255))  # the most it may ask for, space-separated
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Registered by the app itself (RFC 7591 dynamic registration, for MCP clients), not by the operator:
+    # nobody has reviewed its name, which the consent page says.
+    self_registered: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())

@@ -40,3 +40,6 @@ class OAuthToken(Base):
     refresh_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # rotated away
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The audience (RFC 8707 resource) the access token is bound to, its code's; None: the REST API. A token
+    # bound to one resource is refused by the other.
+    resource: Mapped[str | None] = mapped_column(sa.String(255))

@@ -27,6 +27,7 @@ class OAuthTokenResolver:
                 OAuthToken.expires_at,
                 OAuthToken.revoked_at.is_(None),
                 Athlete.data_revision,
+                OAuthToken.resource,
             )
             .join(Athlete, Athlete.id == OAuthToken.athlete_id)
             .where(OAuthToken.access_token_hash == sa.bindparam("token_hash"))
@@ -37,10 +38,10 @@ class OAuthTokenResolver:
         row = self._lookup.first(token_hash=token_hash(self._secret, token))
         if row is None:
             return None
-        token_id, athlete_id, scope, expires_at, active, revision = row
+        token_id, athlete_id, scope, expires_at, active, revision, resource = row
         if not active or expires_at <= unix_seconds(self._clock()):
             return None
-        return Principal(athlete_id, frozenset(scope.split()), revision, "oauth", token_id)
+        return Principal(athlete_id, frozenset(scope.split()), revision, "oauth", token_id, resource)
 
     def touch(self, principal: Principal) -> None:
         with self._engine.begin() as conn:

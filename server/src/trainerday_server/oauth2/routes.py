@@ -104,6 +104,7 @@ def authorize(request: Request, session: SessionDep, visitor: VisitorDep) -> Res
         "consent.html",
         visitor,
         client_name=grant.client.row.name,
+        self_registered=grant.client.row.self_registered,
         athlete_email=athlete.email,
         scopes=[SCOPES[s] for s in grant.request.scope.split()],
         redirect_host=urlsplit(grant.redirect_uri).hostname or grant.redirect_uri,
@@ -158,4 +159,5 @@ def introspect(request: Request, form: FormDep, session: SessionDep) -> Response
 
 @router.get("/.well-known/oauth-authorization-server")
 def server_metadata(request: Request) -> JSONResponse:
-    return JSONResponse(metadata(issuer(request)))
+    registration_open = request.app.state.settings.mcp_clients == "open"
+    return JSONResponse(metadata(issuer(request), registration_open=registration_open))

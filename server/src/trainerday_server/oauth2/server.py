@@ -59,6 +59,39 @@ AUTH_METHODS = [*SECRET_METHODS, "none"]
 # redirect_uri are known to be single and valid, an error cannot be sent back to the client.
 REDIRECT_PARAMETERS = ("client_id", "redirect_uri")
 OTHER_AUTHORIZE_PARAMETERS = ("response_type", "scope", "state", "code_challenge", "code_challenge_method")
+MCP_PATH = "/mcp"
+# RFC 8707 resources naming the REST API: a token asked for one of them is an ordinary, audience-free one.
+REST_RESOURCE_PATHS = ("", "/", "/api/v1", "/api/v1/")
+
+
+def mcp_resource(issuer: str) -> str:
+    """The MCP endpoint's resource identifier (RFC 8707, RFC 9728): the audience its tokens are bound to."""
+    return issuer + MCP_PATH
+
+
+class InvalidTargetError(OAuth2Error):
+    """RFC 8707 2: the resource asked for is not one this server issues tokens for."""
+
+    error = "invalid_target"
+
+
+def requested_audience(payload: Payload, issuer: str) -> tuple[bool, str | None]:
+    """Whether a ``resource`` was sent and the audience it asks for: the MCP endpoint's URL, or None for the
+    REST API. One resource at most: a token serves one audience here."""
+    resources = payload.datalist.get("resource", [])
+    if not resources:
+        return False, None
+    if len(resources) > 1:
+        raise InvalidTargetError("ask for one resource at a time: each token serves one")
+    resource = resources[0]
+    if resource.rstrip("/") == mcp_resource(issuer):
+        return True, mcp_resource(issuer)
+    if resource.startswith(issuer) and resource[len(issuer) :] in REST_RESOURCE_PATHS:
+        return True, None
+    raise InvalidTargetError(
+        f"unknown resource {resource[:200]!r}: this server issues tokens for {mcp_resource(issuer)} "
+        f"(the MCP endpoint) or {issuer}/api/v1 (the API, the same as sending no resource)"
+    )
 
 
 class Payload(rfc6749.requests.OAuth2Payload):
@@ -102,6 +135,7 @@ class OAuthRequest(rfc6749.OAuth2Request):
     def __init__(self, request: Request, params: list[tuple[str, Any]]) -> None:
         super().__init__(request.method, str(request.url), headers=request.headers)
         self.payload = Payload(params)
+        self.audience: str | None = None  # RFC 8707, from the authorization request's resource
 
     @property
     def form(self) -> dict[str, str]:
@@ -256,6 +290,21 @@ def _refuse_repeated_parameters(grant: AuthorizationCodeGrant, redirect_uri: str
     grant.request.payload.refuse_repeated(OTHER_AUTHORIZE_PARAMETERS)
 
 
+def _read_resource(grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
+    grant.request.audience = requested_audience(grant.request.payload, grant.server.issuer)[1]
+
+
+def _check_resource(request: OAuthRequest, issuer: str, granted: str | None) -> None:
+    """At the token endpoint a resource may only repeat the grant's (RFC 8707 2.2): a token's audience is the
+    one the athlete consented to, never widened or moved by the app later."""
+    sent, audience = requested_audience(request.payload, issuer)
+    if sent and audience != granted:
+        raise InvalidTargetError(
+            f"this grant is for {granted or 'the API'}; "
+            "a token for another resource needs a new authorization"
+        )
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     server: AuthorizationServer
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
@@ -263,6 +312,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def __init__(self, request: OAuthRequest, server: AuthorizationServer) -> None:
         super().__init__(request, server)
         self.register_hook("before_validate_authorization_request_payload", _refuse_repeated_parameters)
+        self.register_hook("before_validate_authorization_request_payload", _read_resource)
 
     @staticmethod
     def validate_authorization_redirect_uri(request: OAuthRequest, client: Client) -> str:
@@ -287,6 +337,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 redirect_uri=request.payload.redirect_uri,
                 scope=request.scope,
                 code_challenge=request.payload.data.get("code_challenge"),
+                resource=request.audience,
                 created_at=self.server.now,
                 expires_at=self.server.now + dt.timedelta(seconds=CODE_SECONDS),
             )
@@ -303,6 +354,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row.used_at is not None:
             self._refuse_reuse(row.id)
         return IssuedCode(row) if row.expires_at > self.server.now else None
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        _check_resource(self.request, self.server.issuer, self.request.authorization_code.row.resource)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         code: IssuedCode = self.request.authorization_code
@@ -357,6 +412,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 return token
             self._refuse_replay(token)
         return None if token.is_revoked() or token.is_expired() else token
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        _check_resource(self.request, self.server.issuer, self.request.refresh_token.row.resource)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         token: IssuedToken = self.request.refresh_token
@@ -443,6 +502,7 @@ class IntrospectionEndpoint(_FindsTokens, rfc7662.IntrospectionEndpoint):
         scope = token.get_scope()
         # Introspection tells the app nothing its token could not read: the email is profile data.
         username = athlete.email if "athlete:read" in scope.split() else f"athlete-{athlete.id}"
+        audience = {"aud": token.row.resource} if token.row.resource else {}
         return {
             "active": True,
             "scope": scope,
@@ -453,6 +513,7 @@ class IntrospectionEndpoint(_FindsTokens, rfc7662.IntrospectionEndpoint):
             "iat": token.row.issued_at,
             "sub": str(athlete.id),
             "iss": self.server.issuer,
+            **audience,
         }
 
 
@@ -513,8 +574,10 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
     def save_token(self, token: dict[str, Any], request: OAuthRequest) -> None:
         if request.authorization_code is not None:
             family = request.authorization_code.row.id
+            resource = request.authorization_code.row.resource
         else:
             family = request.refresh_token.row.authorization_code_id
+            resource = request.refresh_token.row.resource
         issued_at = unix_seconds(self.now)
         self.session.add(
             OAuthToken(
@@ -527,6 +590,7 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
                 issued_at=issued_at,
                 expires_at=issued_at + ACCESS_TOKEN_SECONDS,
                 refresh_expires_at=issued_at + REFRESH_TOKEN_SECONDS,
+                resource=resource,
             )
         )
         self.session.flush()
@@ -616,8 +680,9 @@ class AuthorizationServer(rfc6749.AuthorizationServer):
         return self.create_endpoint_response(name, request)
 
 
-def metadata(issuer: str) -> dict[str, Any]:
-    """RFC 8414 authorization server metadata."""
+def metadata(issuer: str, *, registration_open: bool = False) -> dict[str, Any]:
+    """RFC 8414 authorization server metadata; the registration endpoint only while it is open."""
+    registration = {"registration_endpoint": f"{issuer}/oauth/register"} if registration_open else {}
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -634,4 +699,5 @@ def metadata(issuer: str) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{issuer}/docs",
+        **registration,
     }
