@@ -173,6 +173,11 @@ def _own_client(session: Session, athlete_id: int, application_id: int) -> OAuth
     return client
 
 
+def own_client(session: Session, athlete_id: int, application_id: int) -> OAuthClient:
+    """The client of the athlete's own approved application; NotFound for anyone else's, or none yet."""
+    return _own_client(session, athlete_id, application_id)
+
+
 def new_secret(session: Session, secret_key: bytes, athlete_id: int, application_id: int) -> tuple[str, str]:
     """A new secret for the applicant's own confidential client (the old one stops at once): client_id and
     the secret, which is shown this once."""

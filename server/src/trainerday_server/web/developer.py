@@ -1,9 +1,11 @@
 """``/developer``: personal API keys (created and shown once, listed, revoked) and the OAuth apps connected to
-the account (disconnect); ``/developer/apps``: applying for an OAuth client and managing it once approved."""
+the account (disconnect); ``/developer/apps``: applying for an OAuth client and managing it once approved,
+with its webhook subscription (status, recent deliveries, re-enable, redeliver)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,18 +15,26 @@ from starlette.responses import Response
 
 from trainerday_server.api_keys import service as keys
 from trainerday_server.auth.scopes import ALL_SCOPES, SCOPES
+from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep
-from trainerday_server.errors import TrainerDayError, ValidationFailed
+from trainerday_server.errors import NotFound, TrainerDayError, ValidationFailed
+from trainerday_server.models import OAuthApplication, OAuthClient, WebhookSubscription
 from trainerday_server.oauth2 import applications
 from trainerday_server.oauth2 import service as oauth
-from trainerday_server.web.common import AthletePage, AthletePageDep, error_message, field
+from trainerday_server.schemas import IdPath
+from trainerday_server.web.common import AthletePage, AthletePageDep, UploaderDep, error_message, field
 from trainerday_server.web.forms import FormDep, text
 from trainerday_server.web.routes import expired_form, redirect
 from trainerday_server.web.templates import render
+from trainerday_server.webhooks import service as webhooks
+from trainerday_server.webhooks.outbox import EVENT_TYPES
+from trainerday_server.webhooks.sender import challenge_callback
+from trainerday_server.webhooks.urls import Policy
 
 router = APIRouter(include_in_schema=False)
 
 MAX_KEY_DAYS = 3650
+RECENT_DELIVERIES = 10  # shown per app on /developer/apps; the API lists up to 200
 
 
 def _checked_csrf(request: Request, page: AthletePage, form: FormData) -> bool:
@@ -152,6 +162,32 @@ def disconnect(
 # --- applications for OAuth clients ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AppWebhook:
+    """An approved app's webhook subscription as the page shows it, with its most recent deliveries."""
+
+    subscription: WebhookSubscription
+    events: list[str]
+    deliveries: list[dict[str, Any]]  # the API's delivery JSON (camelCase), newest first
+
+
+def _app_webhooks(
+    session: Session, listed: list[tuple[OAuthApplication, OAuthClient | None]]
+) -> dict[int, AppWebhook]:
+    """Each approved app's subscription (an app has at most one), by application id; through the webhooks
+    service, owner by owner, as the API finds them."""
+    found: dict[int, AppWebhook] = {}
+    for application, client in listed:
+        if application.status != applications.APPROVED or client is None:
+            continue
+        owner = webhooks.Owner(client_pk=client.id)
+        for row in webhooks.list_subscriptions(session, owner):
+            deliveries = webhooks.list_deliveries(session, owner, row.id, None, RECENT_DELIVERIES)
+            events = row.events if row.events is not None else list(EVENT_TYPES)
+            found[application.id] = AppWebhook(row, events, deliveries)
+    return found
+
+
 def _apps_page(
     request: Request,
     session: Session,
@@ -163,6 +199,7 @@ def _apps_page(
     revealed: dict[str, Any] | None = None,
     form: dict[str, Any] | None = None,
 ) -> Response:
+    listed = applications.list_for_athlete(session, page.athlete_id)
     return render(
         request,
         "apps.html",
@@ -171,7 +208,8 @@ def _apps_page(
         error=error,
         notice=notice,
         revealed=revealed,
-        applications=applications.list_for_athlete(session, page.athlete_id),
+        applications=listed,
+        webhooks=_app_webhooks(session, listed),
         scopes=SCOPES,
         form=form
         or {"name": "", "website": "", "description": "", "redirect_uris": "", "scopes": [], "public": False},
@@ -179,10 +217,16 @@ def _apps_page(
     )
 
 
+APP_NOTICES = {
+    "uris": "Redirect URIs saved.",
+    "webhook-enabled": "Webhook subscription enabled again: its callback answered the challenge.",
+    "redelivered": "The event will be delivered again, after any deliveries still pending.",
+}
+
+
 @router.get("/developer/apps")
 def apps_page(request: Request, page: AthletePageDep, session: SessionDep) -> Response:
-    notice = {"uris": "Redirect URIs saved."}.get(request.query_params.get("done", ""))
-    return _apps_page(request, session, page, notice=notice)
+    return _apps_page(request, session, page, notice=APP_NOTICES.get(request.query_params.get("done", "")))
 
 
 @router.post("/developer/apps")
@@ -266,3 +310,56 @@ def edit_redirect_uris(
         session.rollback()
         return _apps_page(request, session, page, status=400, error=error_message(exc))
     return redirect("/developer/apps?done=uris")
+
+
+# --- an app's webhook subscription -----------------------------------------------------------------------
+
+
+@router.post("/developer/apps/{application_id}/webhook/enable")
+def enable_webhook(application_id: IdPath, request: Request, form: FormDep, page: UploaderDep) -> Response:
+    """Turn the app's subscription disabled for failing back on, once its callback echoes a challenge again.
+    No transaction is held while the callback is asked: a slow receiver must not hold the database."""
+    if not _checked_csrf(request, page, form):
+        return expired_form(request, page.visitor)
+    state = request.app.state
+    with session_scope(state.read_sessions) as session:
+        owner, subscription_id = _own_subscription(session, page.athlete_id, application_id)
+        url = webhooks.get_subscription(session, owner, subscription_id).callback_url
+    settings = state.settings
+    policy = Policy(allow_http=settings.webhooks_allow_http, allow_private=settings.webhooks_allow_private)
+    problem = challenge_callback(url, policy, settings.webhooks_timeout_seconds)
+    if problem is not None:
+        with session_scope(state.read_sessions) as session:
+            return _apps_page(
+                request, session, page, status=400, error=f"The subscription stays disabled: {problem}"
+            )
+    with session_scope(state.write_sessions) as session:
+        webhooks.enable_subscription(session, owner, subscription_id)
+    return redirect("/developer/apps?done=webhook-enabled")
+
+
+@router.post("/developer/apps/{application_id}/webhook/deliveries/{delivery_id}/redeliver")
+def redeliver_webhook(
+    application_id: IdPath,
+    delivery_id: IdPath,
+    request: Request,
+    form: FormDep,
+    page: AthletePageDep,
+    session: SessionDep,
+) -> Response:
+    """Send one of the app's deliveries (a dead one, on the page) again."""
+    if not _checked_csrf(request, page, form):
+        return expired_form(request, page.visitor)
+    owner, _ = _own_subscription(session, page.athlete_id, application_id)
+    webhooks.redeliver(session, owner, delivery_id)  # a delivery of another subscription: NotFound
+    return redirect("/developer/apps?done=redelivered")
+
+
+def _own_subscription(session: Session, athlete_id: int, application_id: int) -> tuple[webhooks.Owner, int]:
+    """The app's webhook owner and its subscription id; NotFound (a 404 page) for another athlete's app, an
+    app not approved, or one without a subscription."""
+    owner = webhooks.Owner(client_pk=applications.own_client(session, athlete_id, application_id).id)
+    subscription_id = webhooks.existing_subscription(session, owner)
+    if subscription_id is None:
+        raise NotFound(f"application {application_id} has no webhook subscription")
+    return owner, subscription_id

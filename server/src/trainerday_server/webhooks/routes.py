@@ -29,7 +29,7 @@ from trainerday_server.webhooks.schemas import (
     SubscriptionOut,
     SubscriptionsOut,
 )
-from trainerday_server.webhooks.sender import new_client, verify_challenge
+from trainerday_server.webhooks.sender import challenge_callback
 from trainerday_server.webhooks.service import Owner, SecretBox
 from trainerday_server.webhooks.urls import Policy, check_url
 
@@ -97,8 +97,7 @@ def _verify_callback(request: Request, url: str) -> None:
     """Ask the callback to echo a challenge; a 400 saying what came back if it did not. No transaction is
     open meanwhile: a slow receiver must not hold the database."""
     settings = request.app.state.settings
-    with new_client(settings.webhooks_timeout_seconds) as client:
-        problem = verify_challenge(client, url, _policy(request), settings.webhooks_timeout_seconds)
+    problem = challenge_callback(url, _policy(request), settings.webhooks_timeout_seconds)
     if problem is not None:
         raise ValidationFailed.single("callbackUrl", problem)
 

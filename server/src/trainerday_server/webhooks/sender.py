@@ -105,3 +105,10 @@ def verify_challenge(client: httpx.Client, url: str, policy: Policy, timeout: fl
         f"the callback must answer GET ?challenge=... with 200 and the challenge as its body; "
         f"it answered {outcome.describe()}"
     )
+
+
+def challenge_callback(url: str, policy: Policy, timeout: float) -> str | None:
+    """``verify_challenge`` with a client of its own: for the API and the web page alike. None if the
+    callback echoed the challenge, else what came back instead."""
+    with new_client(timeout) as client:
+        return verify_challenge(client, url, policy, timeout)
