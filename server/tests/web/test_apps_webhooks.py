@@ -306,3 +306,19 @@ def test_the_forms_need_the_pages_csrf_token(
         assert forged.status_code != 303 and forged.status_code < 500, action
     assert len(deliveries(db)) == 1
     assert subscription_row(db, owner.subscription_id).disabled_at is not None
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        f"{APPS}/{2**70}/webhook/enable",
+        f"{APPS}/0/webhook/enable",
+        f"{APPS}/1/webhook/deliveries/{2**63}/redeliver",
+        f"{APPS}/1/webhook/deliveries/-1/redeliver",
+        f"{APPS}/abc/webhook/enable",
+    ],
+)
+def test_absurd_ids_are_refused_cleanly(app: FastAPI, db: Database, factory: Factory, action: str):
+    with browser_for(app, db, factory.athlete()) as browser:
+        answer = submit(browser, APPS, action)
+        assert 400 <= answer.status_code < 500, answer.text
