@@ -39,9 +39,17 @@ from trainerday_server.problems import problem_response
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 UPLOAD_PATH = "/api/v1/activities/upload"
-# Unauthenticated POSTs where each try costs a password hash or a client-secret check.
+# Unauthenticated POSTs where each try costs a password hash or a client-secret check, or (open dynamic
+# client registration) writes a row.
 CREDENTIAL_PATHS = frozenset(
-    {"/login", "/signup", "/oauth/token", "/oauth/token/revoke", "/oauth/token/introspection"}
+    {
+        "/login",
+        "/signup",
+        "/oauth/token",
+        "/oauth/token/revoke",
+        "/oauth/token/introspection",
+        "/oauth/register",
+    }
 )
 OFF = "off"
 KEY_PREFIX = "trainerday-rl"
