@@ -114,6 +114,11 @@ def test_a_registered_client_is_an_ordinary_public_client(
         ({"response_types": ["token"]}, "invalid_client_metadata"),
         ({"scope": "calendar:read admin"}, "invalid_client_metadata"),
         ({"client_name": 42}, "invalid_client_metadata"),
+        # Shown on the consent page: NUL (stored by SQLite, a problem+json 400 from PostgreSQL), other control
+        # characters and a right-to-left override that would show "ti nuR Official" as "Official Run it".
+        ({"client_name": "a\x00b"}, "invalid_client_metadata"),
+        ({"client_name": "line\nbreak"}, "invalid_client_metadata"),
+        ({"client_name": "\u202eevil"}, "invalid_client_metadata"),
     ],
 )
 def test_bad_metadata_gets_an_rfc7591_error_and_registers_nothing(
