@@ -188,3 +188,24 @@ def test_redis_keys_hold_no_token(make_client: Any, factory: Factory) -> None:
     assert names, "the count is in Redis"
     secret_part = key.split("_", 1)[1][:16]
     assert not any(secret_part in n for n in names)
+
+
+def test_mcp_shares_the_per_token_api_limit(make_client: Any, factory: Factory) -> None:
+    # /mcp runs the same reads and writes as the API: without a limit, a key held back on /api/ could go on
+    # through the MCP tools as fast as it liked.
+    client = make_client(rate_limit="3/minute")
+    key = factory.key(factory.athlete().id)
+    headers = {
+        **bearer(key),
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    answers = [client.post("/mcp", json=body, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+    refused = client.post("/mcp", json=body, headers=headers)
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60
+    assert refused.json()["status"] == 429
+    # The same token on the REST API has used up the same budget.
+    assert client.get(CALENDAR, headers=bearer(key)).status_code == 429

@@ -32,15 +32,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trainerday_server.auth.principal import Principal
 from trainerday_server.config import Settings
 from trainerday_server.deps import require_scope
+from trainerday_server.oauth2.server import MCP_PATH
 from trainerday_server.observability import metrics
 from trainerday_server.problems import problem_response
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 UPLOAD_PATH = "/api/v1/activities/upload"
-# Unauthenticated POSTs where each try costs a password hash or a client-secret check.
+# Unauthenticated POSTs where each try costs a password hash or a client-secret check, or (open dynamic
+# client registration) writes a row.
 CREDENTIAL_PATHS = frozenset(
-    {"/login", "/signup", "/oauth/token", "/oauth/token/revoke", "/oauth/token/introspection"}
+    {
+        "/login",
+        "/signup",
+        "/oauth/token",
+        "/oauth/token/revoke",
+        "/oauth/token/introspection",
+        "/oauth/register",
+    }
 )
 OFF = "off"
 KEY_PREFIX = "trainerday-rl"
@@ -195,7 +204,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(API_PREFIX) and self.limits.api is not None:
+        if _is_api(path) and self.limits.api is not None:
             token = _token_identity(scope)
             identity = f"token:{token}" if token else f"ip:{_client_address(scope)}"
             decision = await self.limiter.hit(self.limits.api, "api", identity)
@@ -212,6 +221,11 @@ class RateLimitMiddleware:
                 await _credential_refusal(path, decision)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _is_api(path: str) -> bool:
+    """The REST API and /mcp, whose tools are the same reads and writes: one budget per token for both."""
+    return path.startswith(API_PREFIX) or path == MCP_PATH or path.startswith(MCP_PATH + "/")
 
 
 def _credential_refusal(path: str, decision: Decision) -> Response:

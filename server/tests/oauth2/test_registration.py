@@ -114,6 +114,11 @@ def test_a_registered_client_is_an_ordinary_public_client(
         ({"response_types": ["token"]}, "invalid_client_metadata"),
         ({"scope": "calendar:read admin"}, "invalid_client_metadata"),
         ({"client_name": 42}, "invalid_client_metadata"),
+        # Shown on the consent page: NUL (stored by SQLite, a problem+json 400 from PostgreSQL), other control
+        # characters and a right-to-left override that would show "ti nuR Official" as "Official Run it".
+        ({"client_name": "a\x00b"}, "invalid_client_metadata"),
+        ({"client_name": "line\nbreak"}, "invalid_client_metadata"),
+        ({"client_name": "\u202eevil"}, "invalid_client_metadata"),
     ],
 )
 def test_bad_metadata_gets_an_rfc7591_error_and_registers_nothing(
@@ -146,3 +151,20 @@ def test_a_huge_body_is_refused_before_it_is_read(open_client: TestClient, db: D
 def test_a_long_name_is_cut_to_what_the_consent_page_shows(open_client: TestClient):
     body = open_client.post("/oauth/register", json={**GOOD, "client_name": "  " + "n" * 500}).json()
     assert body["client_name"] == "n" * 100
+
+
+def test_open_registration_is_limited_per_address(db: Database, tmp_path: Path):
+    # Registration is unauthenticated: without a limit one address could fill the clients table at will.
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=db.url,
+        secret_key=TEST_SECRET,
+        mcp_clients="open",
+        login_rate_limit="2/minute",
+    )
+    with TestClient(create_app(settings, engine=db.engine), base_url="https://testserver") as client:
+        answers = [client.post("/oauth/register", json=GOOD) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    refused = answers[2]
+    assert refused.json()["error"] == "slow_down" and 0 < int(refused.headers["retry-after"]) <= 60
+    assert len(_clients(db)) == 2

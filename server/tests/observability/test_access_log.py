@@ -122,3 +122,20 @@ def test_the_access_log_can_be_turned_off(settings: Any, db: Any, capfd: pytest.
         response = quiet.get("/healthz")
     assert response.headers["x-request-id"]  # the id is still given
     assert _lines(capfd) == []
+
+
+def test_an_mcp_request_is_logged_with_its_route_and_caller_never_its_token(
+    client: TestClient, me: Caller, capfd: pytest.CaptureFixture[str]
+) -> None:
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    capfd.readouterr()
+    assert client.post("/mcp", json=body, headers={**headers, **me.headers}).status_code == 200
+    line = _only_line(capfd)
+    assert line["route"] == "/mcp" and line["status"] == 200
+    assert line["athleteId"] == me.athlete.id and line["credential"].startswith("api_key:")
+    assert me.key not in json.dumps(line)
+    refused = client.post("/mcp", json=body, headers={**headers, "Authorization": f"Bearer {SECRET}"})
+    assert refused.status_code == 401
+    line = _only_line(capfd)
+    assert line["route"] == "/mcp" and "athleteId" not in line and SECRET not in json.dumps(line)

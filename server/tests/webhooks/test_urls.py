@@ -74,3 +74,21 @@ def test_a_name_resolving_to_loopback_is_refused_at_send_time():
     with pytest.raises(UnsafeCallback, match="loopback"):
         resolve("https://localhost/hook", STRICT)
     assert str(resolve("http://localhost/hook", LOCAL).address) in ("127.0.0.1", "::1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[2002:7f00:1::]/hook",  # 6to4 around 127.0.0.1
+        "https://[2002:a9fe:a9fe::1]/latest",  # 6to4 around the metadata address
+        "https://[2002:a00:1::]/hook",  # 6to4 around 10.0.0.1
+        # Teredo: the client address is the last 32 bits inverted; ~127.0.0.1 = 80ff:fffe.
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+    ],
+)
+def test_ipv4_addresses_tunnelled_in_ipv6_are_checked_as_ipv4(url: str):
+    # Python counts 2002::/16 and 2001::/32 as global, but a relay delivers them to the IPv4 address inside.
+    with pytest.raises(UnsafeCallback):
+        resolve(url, STRICT)
+    with pytest.raises(ValidationFailed):
+        check_url(url, STRICT)

@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trainerday_server.auth.bearer import REALM, Authenticator
+from trainerday_server.auth.bearer import PRINCIPAL_SCOPE_KEY, REALM, Authenticator
 from trainerday_server.auth.principal import Principal
 from trainerday_server.auth.scopes import SCOPES
 from trainerday_server.auth.tokens import is_wellformed
@@ -78,9 +78,14 @@ class McpAuthentication:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.route: Any = None  # the Route serving this app (``mcp_route``), named in the access log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["app"].state
+        if self.route is not None:
+            # A plain Starlette Route does not record itself as FastAPI's routes do: without this the access
+            # log and the metrics would file /mcp under "unmatched".
+            scope["route"] = self.route
         headers = Headers(scope=scope)
         origin = headers.get("origin")
         if origin is not None and origin.rstrip("/") != _origin_of(base_url(state)):
@@ -99,6 +104,7 @@ class McpAuthentication:
             await _challenge(state, *refusal)(scope, receive, send)
             return
         scope[CALLER_KEY] = Caller(principal, state)
+        scope[PRINCIPAL_SCOPE_KEY] = principal  # for the access log: who called (never their token)
         # The SDK ties sessions and request state to the principal it finds here.
         user = AuthenticatedUser(
             AccessToken(

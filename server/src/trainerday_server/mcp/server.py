@@ -166,4 +166,7 @@ class McpEndpoint:
 
 def mcp_route(endpoint: McpEndpoint) -> Route:
     """/mcp: every method the transport speaks (POST, and GET/DELETE which it answers itself)."""
-    return Route(MCP_PATH, endpoint=McpAuthentication(endpoint), include_in_schema=False)
+    authentication = McpAuthentication(endpoint)
+    route = Route(MCP_PATH, endpoint=authentication, include_in_schema=False)
+    authentication.route = route
+    return route

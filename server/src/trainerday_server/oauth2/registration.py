@@ -93,6 +93,12 @@ def register_public_client(session: Session, secret_key: bytes, metadata: Any) -
             f"unknown scope(s) {' '.join(unknown)}; valid scopes are {format_scopes(ALL_SCOPES)}",
         )
     name = (_text_field(metadata, "client_name") or "").strip() or DEFAULT_CLIENT_NAME
+    if not name.isprintable():
+        # The athlete reads this name on the consent page: no control characters (NUL, line breaks) and no
+        # invisible formatting such as a right-to-left override that would make it read as another app's.
+        raise RegistrationRefused(
+            "invalid_client_metadata", "client_name must not contain control or formatting characters"
+        )
     try:
         new = service.create_client(
             session, secret_key, name=name[:100], redirect_uris=redirect_uris, scopes=scopes, public=True

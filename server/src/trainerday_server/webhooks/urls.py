@@ -99,9 +99,21 @@ def _literal(host: str) -> Address | None:
         return None
 
 
+def _unwrap(address: Address) -> Address:
+    """The IPv4 address inside an IPv4-mapped, 6to4 (2002::/16) or Teredo IPv6 one: a relay delivers those to
+    the IPv4 address, which Python's ``is_global`` on the IPv6 form does not see (6to4 counts as global)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address.teredo is not None:
+            return address.teredo[1]
+    return address
+
+
 def _check_address(address: Address, policy: Policy) -> None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _unwrap(address)
     if address in METADATA_ADDRESSES:
         raise UnsafeCallback(f"{address} is a cloud metadata address")
     if address.is_loopback:
@@ -119,7 +131,8 @@ def _check_address(address: Address, policy: Policy) -> None:
 
 
 def _check_plain_http(scheme: str, address: Address) -> None:
-    """Plain http (allowed at all only by ``allow_http``) goes to this machine only, never over a network."""
+    """Plain http (allowed at all only by ``allow_http``) goes to this machine only, never over a network
+    (so a 6to4 or Teredo form of 127.0.0.1, which would travel through a relay, is not loopback here)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if scheme == "http" and not address.is_loopback:
