@@ -216,7 +216,12 @@ def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> Seg
 
 
 def _resync(
-    data: bytes, damaged: int, end: int, definitions: dict[int, _Definition], last_timestamp: int, budget: WorkBudget
+    data: bytes,
+    damaged: int,
+    end: int,
+    definitions: dict[int, _Definition],
+    last_timestamp: int,
+    budget: WorkBudget,
 ) -> int | None:
     """The first offset after ``damaged`` where the messages read again, or None within the file's bound.
 
