@@ -114,7 +114,8 @@ def _decode(data: bytes, read_body: BodyReader, budget: WorkBudget) -> Recording
             messages[number] += kept[: MAX_MESSAGES - len(messages[number])]
         for offset, size in content.skipped:
             warnings.append(
-                f"skipped {size:,} bytes of damaged data at byte {offset:,}; the ride continues after it"
+                f"skipped {size:,} byte{'s' if size > 1 else ''} of damaged data at byte {offset:,}; "
+                "the ride continues after it"
             )
         problems = _segment_problems(data, header, content)
         if problems:
