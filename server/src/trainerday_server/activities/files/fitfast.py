@@ -228,7 +228,8 @@ def _resync(
     A resync point is a data message of a defined local type whose timestamp follows the last one read
     (RESYNC_MAX_GAP_SECONDS), itself followed by a header that reads (or the segment's end); or a
     definition, well formed, of a known message, followed by such a data message of its own type. Cheap
-    checks on the header byte come first; every offset tried costs the file's budget a unit of work.
+    checks on the header byte come first; every offset tried costs the file's budget a unit of work, and
+    every definition looked at its fields' work too.
     """
     if last_timestamp < FIT_DATETIME_MIN:
         return None  # no time read yet: nothing to tell a plausible message from random bytes
@@ -239,7 +240,9 @@ def _resync(
         if header & 0x80:
             continue  # a compressed timestamp header carries too little to check
         if header & 0x40:
-            definition_end = _plausible_definition_end(data, offset, header, end)
+            definition_end = _plausible_definition_end(data, offset, header, end, budget)
+            if budget.left < 0:
+                return None  # the caller refuses the file: its work is spent
             if definition_end is None:
                 continue
             try:
@@ -261,8 +264,11 @@ def _resync(
     return offset if offset < last_offset else None
 
 
-def _plausible_definition_end(data: bytes, offset: int, header: int, end: int) -> int | None:
-    """Where a definition at ``offset`` would end, if its fixed bytes look like one and a message follows."""
+def _plausible_definition_end(
+    data: bytes, offset: int, header: int, end: int, budget: WorkBudget
+) -> int | None:
+    """Where a definition at ``offset`` would end, if its bytes look like one and a message follows. Its
+    fields, once looked at, are charged to ``budget``."""
     if header & 0x10 or offset + 6 > end or data[offset + 1] != 0 or data[offset + 2] > 1:
         return None
     global_number = int.from_bytes(data[offset + 3 : offset + 5], "big" if data[offset + 2] else "little")
@@ -271,6 +277,7 @@ def _plausible_definition_end(data: bytes, offset: int, header: int, end: int) -
     definition_end = _definition_end(data, offset, header, end)
     if definition_end >= end:
         return None
+    budget.left -= WORK_PER_DEFINITION_FIELD * data[offset + 5]
     for at in range(offset + 6, offset + 6 + 3 * data[offset + 5], 3):
         base = types.BASE_TYPES.get(data[at + 2])
         if base is None or data[at + 1] % base.size:
