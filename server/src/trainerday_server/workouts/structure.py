@@ -187,6 +187,27 @@ def parse_segments(raw: Any, path: str = "segments") -> list[Segment]:
     return segments
 
 
+def importable(segment: Segment) -> Segment:
+    """``segment`` within today's bounds: shorter than a second becomes a second, longer than the longest
+    segment the longest; a percent between 0 and 1 becomes the nearer of the two (rest or 1 % of FTP), one
+    above 1000 becomes 1000. A segment within the bounds comes back unchanged."""
+    minutes = min(max(segment.minutes, 1 / 60), MAX_SEGMENT_MINUTES)
+    if minutes == segment.minutes or MIN_SEGMENT_MINUTES <= segment.minutes <= MAX_SEGMENT_MINUTES:
+        minutes = segment.minutes
+    start, end = _importable_percent(segment.start), _importable_percent(segment.end)
+    if (minutes, start, end) == (segment.minutes, segment.start, segment.end):
+        return segment
+    return replace(segment, minutes=minutes, start=start, end=end)
+
+
+def _importable_percent(value: float) -> float:
+    if value == 0 or MIN_PERCENT <= value <= MAX_PERCENT:
+        return value
+    if value > MAX_PERCENT:
+        return MAX_PERCENT
+    return MIN_PERCENT if value >= MIN_PERCENT / 2 else 0
+
+
 def stored_segments(raw: Sequence[Sequence[Any]]) -> tuple[Segment, ...]:
     """Segments back from wire form that was validated when it was stored (no checks: reads must be fast)."""
     return tuple(Segment(*values) for values in raw)
@@ -245,6 +266,12 @@ class Workout:
                 s if s.text is None else replace(s, text=strip_non_xml(s.text)) for s in self.segments
             ),
         )
+
+    def importable(self) -> Workout:
+        """This workout with every segment brought within the bounds imports check (see ``importable``),
+        for exports: workouts stored before the bounds may hold ``[1e-300, 50, 50]``, whose files would
+        otherwise not import again."""
+        return replace(self, segments=tuple(importable(s) for s in self.segments))
 
     def to_json(self) -> dict[str, Any]:
         """The wire form, the inverse of ``parse_workout``."""

@@ -31,6 +31,7 @@ from trainerday_server.fitfile import FIT_EPOCH_OFFSET, crc16
 
 from .build import EARLIEST_TIME, LATEST_TIME, build_recording
 from .fitbody import (
+    FIT_DATETIME_MIN,
     MAX_MESSAGES,
     MAX_RECORDS,
     MAX_WORK,
@@ -50,8 +51,6 @@ from .fitbody import (
 )
 from .fitfast import FastPathUnsupported, read_body
 
-# FIT ``date_time`` values below this count seconds since the device was switched on, not since the epoch.
-FIT_DATETIME_MIN = 0x10000000
 # Devices chain a few segments (a multisport file one per sport, a settings file before the activity); each
 # costs little, but 14 bytes make one, so without a bound a small gzipped upload could hold millions.
 MAX_SEGMENTS = 100
@@ -113,6 +112,11 @@ def _decode(data: bytes, read_body: BodyReader, budget: WorkBudget) -> Recording
             columns.append(content.columns)
         for number, kept in content.messages.items():
             messages[number] += kept[: MAX_MESSAGES - len(messages[number])]
+        for offset, size in content.skipped:
+            warnings.append(
+                f"skipped {size:,} byte{'s' if size > 1 else ''} of damaged data at byte {offset:,}; "
+                "the ride continues after it"
+            )
         problems = _segment_problems(data, header, content)
         if problems:
             where = f"chained FIT segment {index + 1} (from byte {header.offset:,}): " if index else ""

@@ -28,6 +28,8 @@ RECORD_FIELDS = (
     "temperature",
 )
 MESG_RECORD = 20
+# FIT ``date_time`` values below this count seconds since the device was switched on, not since the epoch.
+FIT_DATETIME_MIN = 0x10000000
 
 # The other messages we read, by global number, and the field numbers we want from each. Their values are
 # as fitdecode gives them without a data processor: enums by name, numbers scaled, date_time as FIT seconds.
@@ -58,6 +60,14 @@ MAX_WORK = 3_000_000
 WORK_PER_DEFINITION_FIELD = 2  # the fast path parsing a definition it has not met in the segment
 WORK_PER_MESSAGE_READ = 16  # the fast path reading the values of a message we keep (file_id, session...)
 WORK_PER_FITDECODE_VALUE = 10  # fitdecode reading a message or one of its fields
+# Resync after damage (a data message naming a local type never defined): the byte offsets one file may try
+# for a record header that reads again, each costing a unit of work too. 65,536 bytes of damage are far more
+# than a flipped byte or a lost block leaves; past them the rest of the segment is given up, as before.
+MAX_RESYNC_OFFSETS = 65_536
+# A resync point must carry a timestamp this close after the last one read (a ride resumed after a long
+# pause is still the ride), or at most a minute before it: random bytes rarely pass both checks.
+RESYNC_MAX_GAP_SECONDS = 12 * 3600
+RESYNC_MAX_BACKSTEP_SECONDS = 60
 
 
 def keep_message(messages: dict[int, list[dict[int, Any]]], number: int, values: dict[int, Any]) -> None:
@@ -78,6 +88,7 @@ class WorkBudget:
 
     left: int
     slow_because: str | None = None  # why the fast path gave up, once fitdecode decodes instead
+    resync_offsets_left: int = MAX_RESYNC_OFFSETS
 
     def spend(self, work: int, offset: int) -> None:
         self.left -= work
@@ -112,6 +123,7 @@ class SegmentContent:
     columns: dict[str, np.ndarray]  # RECORD_FIELDS name -> float64 array, one value per record, file order
     messages: dict[int, list[dict[int, Any]]] = field(default_factory=dict)  # global number -> field values
     stop: BodyStop | None = None
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # damage resynced past: (offset, bytes)
 
     @property
     def record_count(self) -> int:

@@ -22,10 +22,13 @@ import numpy as np
 from fitdecode import profile, types
 
 from .fitbody import (
+    FIT_DATETIME_MIN,
     MAX_RECORDS,
     MESG_RECORD,
     MESSAGE_FIELDS,
     RECORD_FIELDS,
+    RESYNC_MAX_BACKSTEP_SECONDS,
+    RESYNC_MAX_GAP_SECONDS,
     WORK_PER_DEFINITION_FIELD,
     WORK_PER_MESSAGE_READ,
     BodyStop,
@@ -127,6 +130,7 @@ def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> Seg
     record_count = 0
     last_timestamp = 0
     stop = None
+    skipped: list[tuple[int, int]] = []
     pos = start + data[start]
     work_left = budget.left  # a local: this loop is the hot path
     try:
@@ -152,7 +156,19 @@ def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> Seg
                 continue
             definition_or_none = definitions.get((header >> 5) & 0x03 if header & 0x80 else header & 0x0F)
             if definition_or_none is None:
-                raise FastPathUnsupported("data message before its definition")
+                # Damage (neither decoder could read on): resync at the next message that reads again.
+                budget.left = work_left
+                resumed = _resync(data, pos, end, definitions, last_timestamp, budget)
+                work_left = budget.left
+                if work_left < 0:
+                    raise budget.exhausted(pos)
+                if resumed is None:
+                    local = (header >> 5) & 0x03 if header & 0x80 else header & 0x0F
+                    stop = BodyStop(pos, truncated=False, reason=f"local message {local} not defined")
+                    break
+                skipped.append((pos, resumed - pos))
+                pos = resumed
+                continue
             definition = definition_or_none
             content = pos + 1
             pos = content + definition.size
@@ -196,7 +212,99 @@ def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> Seg
     columns = _record_columns(data, records)
     if compressed_rows:
         _fill_compressed_times(columns, records, compressed_rows, compressed_times)
-    return SegmentContent(columns, messages, stop)
+    return SegmentContent(columns, messages, stop, skipped)
+
+
+def _resync(
+    data: bytes,
+    damaged: int,
+    end: int,
+    definitions: dict[int, _Definition],
+    last_timestamp: int,
+    budget: WorkBudget,
+) -> int | None:
+    """The first offset after ``damaged`` where the messages read again, or None within the file's bound.
+
+    A resync point is a data message of a defined local type whose timestamp follows the last one read
+    (RESYNC_MAX_GAP_SECONDS), itself followed by a header that reads (or the segment's end); or a
+    definition, well formed, of a known message, followed by such a data message of its own type. Cheap
+    checks on the header byte come first; every offset tried costs the file's budget a unit of work, and
+    every definition looked at its fields' work too.
+    """
+    if last_timestamp < FIT_DATETIME_MIN:
+        return None  # no time read yet: nothing to tell a plausible message from random bytes
+    earliest, latest = last_timestamp - RESYNC_MAX_BACKSTEP_SECONDS, last_timestamp + RESYNC_MAX_GAP_SECONDS
+    last_offset = min(end, damaged + 1 + budget.resync_offsets_left)
+    for offset in range(damaged + 1, last_offset):
+        header = data[offset]
+        if header & 0x80:
+            continue  # a compressed timestamp header carries too little to check
+        if header & 0x40:
+            definition_end = _plausible_definition_end(data, offset, header, end, budget)
+            if budget.left < 0:
+                return None  # the caller refuses the file: its work is spent
+            if definition_end is None:
+                continue
+            try:
+                candidate = _read_definition(data, offset, header)
+            except FastPathUnsupported:
+                continue
+            known = {**definitions, header & 0x0F: candidate}
+            if data[definition_end] & 0xC0 or data[definition_end] & 0x0F != header & 0x0F:
+                continue
+            if _timed_data_reads(data, definition_end, end, known, earliest, latest):
+                break
+        elif _timed_data_reads(data, offset, end, definitions, earliest, latest):
+            break
+    else:
+        offset = last_offset
+    tried = offset - damaged
+    budget.resync_offsets_left -= tried
+    budget.left -= tried
+    return offset if offset < last_offset else None
+
+
+def _plausible_definition_end(
+    data: bytes, offset: int, header: int, end: int, budget: WorkBudget
+) -> int | None:
+    """Where a definition at ``offset`` would end, if its bytes look like one and a message follows. Its
+    fields, once looked at, are charged to ``budget``."""
+    if header & 0x10 or offset + 6 > end or data[offset + 1] != 0 or data[offset + 2] > 1:
+        return None
+    global_number = int.from_bytes(data[offset + 3 : offset + 5], "big" if data[offset + 2] else "little")
+    if global_number not in profile.MESSAGE_TYPES or data[offset + 5] == 0:
+        return None
+    definition_end = _definition_end(data, offset, header, end)
+    if definition_end >= end:
+        return None
+    budget.left -= WORK_PER_DEFINITION_FIELD * data[offset + 5]
+    for at in range(offset + 6, offset + 6 + 3 * data[offset + 5], 3):
+        base = types.BASE_TYPES.get(data[at + 2])
+        if base is None or data[at + 1] % base.size:
+            return None
+    return definition_end
+
+
+def _timed_data_reads(
+    data: bytes, offset: int, end: int, definitions: dict[int, _Definition], earliest: int, latest: int
+) -> bool:
+    """Whether a data message starts at ``offset`` whose timestamp lies within [earliest, latest] and after
+    which the next header reads: a definition, a message of a defined type, or the segment's end."""
+    definition = definitions.get(data[offset] & 0x0F)
+    if definition is None or definition.timestamp is None:
+        return False
+    following = offset + 1 + definition.size
+    if following > end:
+        return False
+    (timestamp,) = definition.timestamp.unpack_from(data, offset + 1 + definition.timestamp_offset)
+    if not earliest <= timestamp <= latest:
+        return False
+    if following == end:
+        return True
+    header = data[following]
+    if header & 0x80:
+        return (header >> 5) & 0x03 in definitions
+    return bool(header & 0x40) or header & 0x0F in definitions
 
 
 def _cut_off(start: int, end: int, body_end: int, file_size: int) -> BodyStop:

@@ -76,7 +76,7 @@ def _ascii_name(title: str) -> str:
 
 def export_workout(workout: Workout, fmt: Format, ftp: float | None = None) -> ExportedFile:
     """``workout`` as a ``fmt`` file; ERG needs the athlete's ``ftp`` (watts), the others ignore it."""
-    workout = workout.xml_safe()
+    workout = workout.xml_safe().importable()
     if fmt == "zwo":
         content = zwo.export_zwo(workout)
     elif fmt == "mrc":

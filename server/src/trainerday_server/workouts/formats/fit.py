@@ -208,6 +208,8 @@ def _messages(content: bytes) -> Iterator[tuple[str, dict[str, Any], str]]:
 
 
 def _power(value: Any, where: str, what: str, ftp: float | None) -> float:
+    if value == "watts_offset":  # the profile names the value 1000 (1000 % FTP) for where watts begin
+        value = _WATTS_OFFSET
     if not isinstance(value, int | float):
         raise file_error(where, f"{what} is missing")
     if value <= _WATTS_OFFSET:
