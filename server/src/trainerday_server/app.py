@@ -251,7 +251,8 @@ def _document_errors(operation: dict[str, Any], path: str) -> None:
         wanted.append("400")
     if operation.get("security"):
         wanted += ["401", "403"]
-    if "{" in path:
+    # A path id, or a query parameter naming one of your resources (``subscriptionId``), can be another's.
+    if "{" in path or any(p.get("name", "").endswith("Id") for p in operation.get("parameters", [])):
         wanted.append("404")
     for status in wanted:
         responses.setdefault(status, {"description": _ERRORS[status]})

@@ -73,8 +73,9 @@ def parse_iso_date(value: str | None, field: str) -> dt.date:
         raise ValidationFailed.single(field, f"{value!r} is not a date as YYYY-MM-DD") from None
 
 
-# Ids in URLs: anything outside a 64-bit signed integer cannot exist, and must not reach the database driver.
-MAX_ID = 2**63 - 1
+# Ids in URLs: the id columns are 32-bit INTEGER on PostgreSQL, so anything larger cannot exist, and must not
+# reach the database driver (PostgreSQL refuses such a bound value, "integer out of range": a 500).
+MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

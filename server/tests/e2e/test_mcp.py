@@ -5,6 +5,7 @@ and the whole OAuth flow an MCP client goes through (registration, PKCE, consent
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import subprocess
 import sys
 import time
@@ -46,6 +47,13 @@ TOOLS = {
     "get_season_power_curve",
 }
 SWEET_SPOT = [[10, 50, 50], [20, 90, 90], [10, 50, 50]]
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run the client's coroutine on a fresh event loop in its own thread: another test in this process (the
+    browser tests' Playwright) may hold a running loop on this thread, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +146,7 @@ def test_the_sdk_client_connects_and_lists_the_tools_with_typed_outputs(
             text = (await client.read_resource("trainerday://docs/workout-format")).contents[0]
             assert "% of the athlete's FTP" in text.text  # type: ignore[union-attr]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 # --- every tool, checked against the REST API --------------------------------------------------------------
@@ -232,7 +240,7 @@ def test_each_tool_reads_and_writes_what_the_rest_api_shows(
             assert curve == api.get("/api/v1/athlete/power-curve", params=span).json()
             assert curve["points"] and curve["points"][0]["activityId"] == ride["id"]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_tool_error_names_the_argument_and_writes_nothing(mcp_server: LiveServer, factory: Factory):
@@ -252,7 +260,7 @@ def test_a_tool_error_names_the_argument_and_writes_nothing(mcp_server: LiveServ
             )
             assert wide.is_error and "366" in wide.content[0].text  # type: ignore[union-attr]
 
-    asyncio.run(scenario())
+    run_async(scenario())
     calendar = rest(mcp_server.base_url, key).get(
         "/api/v1/calendar", params={"startDate": "2026-12-01", "endDate": "2026-12-31"}
     )
@@ -280,7 +288,7 @@ def test_a_read_only_token_cannot_write(mcp_server: LiveServer, factory: Factory
             refused = await client.call_tool("plan_workout", {"date": "2026-12-08", "workoutId": 1})
             assert refused.is_error and "workout:read" in refused.content[0].text  # type: ignore[union-attr]
 
-    asyncio.run(scenario())
+    run_async(scenario())
     calendar = rest(mcp_server.base_url, read_only).get(
         "/api/v1/calendar", params={"startDate": "2026-12-01", "endDate": "2026-12-31"}
     )
@@ -307,7 +315,7 @@ def test_no_token_is_a_401_naming_the_resource_metadata(mcp_server: LiveServer):
             pass
 
     with pytest.raises(BaseException) as refused:  # without an auth handler, the SDK client gives up
-        asyncio.run(scenario())
+        run_async(scenario())
     assert "Server returned an error response" in repr(refused.value)
 
 
@@ -390,7 +398,7 @@ def test_an_mcp_client_registers_gets_consent_and_a_token_for_mcp_only(
             profile = await call(client, "get_profile")
             assert profile["ftp"] == 300 and profile["email"] == athlete.email
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert storage.client is not None and storage.client.token_endpoint_auth_method == "none"
     assert "Claude (test)" in browser.consent_page and "registered itself" in browser.consent_page
     assert "iss=" in browser.callback and "code=" in browser.callback
@@ -459,7 +467,7 @@ def test_concurrent_retries_of_one_plan_plan_it_once(mcp_server: LiveServer, fac
         async with connect(mcp_server.base_url, key) as client:
             return await asyncio.gather(*(call(client, "plan_workout", **arguments) for _ in range(8)))
 
-    answers = asyncio.run(scenario())
+    answers = run_async(scenario())
     assert len({a["event"]["id"] for a in answers}) == 1
     assert sorted(a["replayed"] for a in answers) == [False] + [True] * 7
     calendar = rest(mcp_server.base_url, key).get(

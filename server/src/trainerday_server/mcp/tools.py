@@ -37,7 +37,7 @@ from trainerday_server.db import session_scope
 from trainerday_server.errors import TrainerDayError
 from trainerday_server.mcp.endpoint import CALLER_KEY, Caller
 from trainerday_server.models import CalendarEvent, IdempotencyRecord
-from trainerday_server.schemas import ApiOut
+from trainerday_server.schemas import MAX_ID, ApiOut
 from trainerday_server.workouts import service as workouts
 from trainerday_server.workouts.schemas import WorkoutFindPage
 from trainerday_server.workouts.structure import MAX_WORKOUT_MINUTES
@@ -65,7 +65,7 @@ CHANGES = ToolAnnotations(
 )
 
 Date = Annotated[dt.date, Field(description="YYYY-MM-DD, a day in the athlete's time zone")]
-EventId = Annotated[int, Field(ge=1, le=2**63 - 1, description="A calendar event's id, from get_calendar")]
+EventId = Annotated[int, Field(ge=1, le=MAX_ID, description="A calendar event's id, from get_calendar")]
 
 
 # --- plumbing -------------------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ def plan_workout(
         int | None,
         Field(
             ge=1,
-            le=2**63 - 1,
+            le=MAX_ID,
             description="Instead of segments: plan a copy of this library workout (from find_workouts; "
             "needs workout:read too)",
         ),
@@ -462,7 +462,7 @@ def add_note(
 
 def move_event(
     ctx: Context,
-    eventId: Annotated[int, Field(ge=1, le=2**63 - 1, description="From get_calendar")],
+    eventId: Annotated[int, Field(ge=1, le=MAX_ID, description="From get_calendar")],
     date: Annotated[dt.date, Field(description="The new day, YYYY-MM-DD in the athlete's time zone")],
 ) -> Annotated[CallToolResult, EventOut]:
     """Move a planned workout or note to another day; everything else about it stays. Needs
@@ -495,7 +495,7 @@ def move_event(
 
 def delete_event(
     ctx: Context,
-    eventId: Annotated[int, Field(ge=1, le=2**63 - 1, description="From get_calendar")],
+    eventId: Annotated[int, Field(ge=1, le=MAX_ID, description="From get_calendar")],
 ) -> Annotated[CallToolResult, DeletedOut]:
     """Delete a planned workout or note from the calendar. Needs calendar:write."""
     caller = _caller(ctx)
@@ -576,7 +576,7 @@ def list_activities(
 
 def get_activity(
     ctx: Context,
-    activityId: Annotated[int, Field(ge=1, le=2**63 - 1, description="From list_activities")],
+    activityId: Annotated[int, Field(ge=1, le=MAX_ID, description="From list_activities")],
 ) -> Annotated[CallToolResult, ActivityOut]:
     """One ride with every metric: summary, seconds in each power zone (Z1-Z7) and heart-rate zone (Z1-Z5),
     and the mean-maximal power curve (best watts held for each duration in seconds). Never the raw samples.

@@ -22,6 +22,7 @@ from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep
 from trainerday_server.errors import Conflict, TrainerDayError
 from trainerday_server.models import Activity
+from trainerday_server.schemas import IdPath
 from trainerday_server.web.account import HR_ZONE_COLOURS
 from trainerday_server.web.charts import line_chart, power_curve_chart, route_outline, zone_bars
 from trainerday_server.web.common import (
@@ -123,7 +124,9 @@ def upload(request: Request, form: UploadFormDep, page: UploaderDep) -> Response
 
 
 @router.get("/activities/{activity_id}")
-def activity_page(activity_id: int, request: Request, page: AthletePageDep, session: SessionDep) -> Response:
+def activity_page(
+    activity_id: IdPath, request: Request, page: AthletePageDep, session: SessionDep
+) -> Response:
     activity = service.get_activity(
         session, page.athlete_id, activity_id, Activity.streams, Activity.power_curve
     )
@@ -175,7 +178,7 @@ def _attachment(data: bytes, media_type: str, file_name: str) -> Response:
 
 @router.get("/activities/{activity_id}/original")
 def download_original(
-    activity_id: int, request: Request, page: AthletePageDep, session: SessionDep
+    activity_id: IdPath, request: Request, page: AthletePageDep, session: SessionDep
 ) -> Response:
     data, media_type, name = service.original_file(
         session, request.app.state.file_storage, page.athlete_id, activity_id
@@ -184,7 +187,9 @@ def download_original(
 
 
 @router.get("/activities/{activity_id}/fit")
-def download_fit(activity_id: int, request: Request, page: AthletePageDep, session: SessionDep) -> Response:
+def download_fit(
+    activity_id: IdPath, request: Request, page: AthletePageDep, session: SessionDep
+) -> Response:
     data, name = service.fit_file(session, request.app.state.file_storage, page.athlete_id, activity_id)
     return _attachment(data, "application/vnd.ant.fit", name)
 

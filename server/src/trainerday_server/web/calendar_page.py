@@ -22,6 +22,7 @@ from trainerday_server.calendar import service as calendar
 from trainerday_server.deps import SessionDep
 from trainerday_server.errors import NotFound, TrainerDayError, ValidationFailed
 from trainerday_server.models import Activity, LibraryWorkout
+from trainerday_server.schemas import IdPath
 from trainerday_server.web.charts import mini_profile
 from trainerday_server.web.common import AthletePage, AthletePageDep, error_message
 from trainerday_server.web.common import field as form_field
@@ -213,7 +214,7 @@ def add_event(request: Request, form: FormDep, page: AthletePageDep, session: Se
 
 @router.post("/calendar/events/{event_id}/move")
 def move_event(
-    event_id: int, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
+    event_id: IdPath, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
 ) -> Response:
     if not page.visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)
@@ -230,7 +231,7 @@ def move_event(
 
 @router.post("/calendar/events/{event_id}/delete")
 def delete_event(
-    event_id: int, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
+    event_id: IdPath, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
 ) -> Response:
     if not page.visitor.check_csrf(request.app.state.secret_key, text(form, "csrf_token")):
         return expired_form(request, page.visitor)

@@ -139,7 +139,7 @@ def _expiry(text: str, now: dt.datetime) -> dt.datetime | None:
 
 @router.post("/developer/keys/{key_id}/revoke")
 def revoke_key(
-    key_id: int, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
+    key_id: IdPath, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
 ) -> Response:
     if not _checked_csrf(request, page, form):
         return expired_form(request, page.visitor)
@@ -279,7 +279,7 @@ def apply_for_app(request: Request, form: FormDep, page: AthletePageDep, session
 
 @router.post("/developer/apps/{application_id}/secret")
 def new_secret(
-    application_id: int, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
+    application_id: IdPath, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
 ) -> Response:
     """A new client secret, shown this once; the previous one stops working at once."""
     if not _checked_csrf(request, page, form):
@@ -297,7 +297,7 @@ def new_secret(
 
 @router.post("/developer/apps/{application_id}/redirect-uris")
 def edit_redirect_uris(
-    application_id: int, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
+    application_id: IdPath, request: Request, form: FormDep, page: AthletePageDep, session: SessionDep
 ) -> Response:
     if not _checked_csrf(request, page, form):
         return expired_form(request, page.visitor)

@@ -16,6 +16,7 @@ from trainerday_server.athlete.zones import POWER_ZONES
 from trainerday_server.db import session_scope
 from trainerday_server.deps import SessionDep
 from trainerday_server.errors import TrainerDayError, ValidationFailed
+from trainerday_server.schemas import IdPath
 from trainerday_server.web.charts import mini_profile, zone_bars
 from trainerday_server.web.common import (
     AthletePage,
@@ -126,7 +127,7 @@ def import_workout(request: Request, form: UploadFormDep, page: UploaderDep) -> 
 
 
 @router.get("/workouts/{workout_id}")
-def workout_page(workout_id: int, request: Request, page: AthletePageDep, session: SessionDep) -> Response:
+def workout_page(workout_id: IdPath, request: Request, page: AthletePageDep, session: SessionDep) -> Response:
     row = service.get_workout(session, page.athlete_id, workout_id)  # another athlete's: 404
     ftp = current_ftp(session, page.athlete_id)
     workout = service.as_workout(row)
@@ -146,7 +147,7 @@ def workout_page(workout_id: int, request: Request, page: AthletePageDep, sessio
 
 
 @router.get("/workouts/{workout_id}/download/{fmt}")
-def download_workout(workout_id: int, fmt: str, page: AthletePageDep, session: SessionDep) -> Response:
+def download_workout(workout_id: IdPath, fmt: str, page: AthletePageDep, session: SessionDep) -> Response:
     if fmt not in FORMATS:
         raise ValidationFailed.single("format", f"must be one of {', '.join(FORMATS)}")
     row = service.get_workout(session, page.athlete_id, workout_id)

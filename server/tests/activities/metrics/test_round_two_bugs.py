@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,8 +143,8 @@ def test_11_a_distance_that_starts_absurd_counts_from_its_own_start():
 
 
 def test_max_power_is_the_curves_first_point_on_every_sample(samples):
-    for path in sorted(Path(samples).glob("*/*")):
-        if path.parent.name not in ("fit", "tcx", "gpx"):
+    for path in (p for folder in ("fit", "tcx", "gpx") for p in (samples / folder).iterdir()):
+        if not path.is_file():  # a copyleft recording not at hand here
             continue
         result = ride_metrics(decode_upload(path.read_bytes()).recording, 250)
         if result.power_curve is not None:
