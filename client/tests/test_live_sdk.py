@@ -167,7 +167,7 @@ def test_another_athletes_ids_are_not_found(live_server, client):
     with pytest.raises(td.NotFoundError):
         client.workouts.export(workout.id, "zwo")
     with pytest.raises(td.NotFoundError):
-        client.activities.download(10**12)
+        client.activities.download(2**31 - 1)  # the largest id there can be, and not theirs either
 
 
 def test_wrong_key_and_missing_scope(live_server, account):
