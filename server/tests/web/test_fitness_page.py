@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 from types import SimpleNamespace
 
-import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import Caller
@@ -18,8 +16,6 @@ from tests.web.pages import logged_in
 from trainerday_server.activities.fitexport import recording_to_fit
 from trainerday_server.activities.synthetic import synthetic_ride
 from trainerday_server.web.charts import pmc_chart
-
-HAS_ANALYTICS = importlib.util.find_spec("trainerday_server.analytics") is not None
 
 
 def test_the_pmc_chart_draws_each_line_and_dashes_the_projection():
@@ -42,14 +38,6 @@ def test_the_pmc_chart_draws_each_line_and_dashes_the_projection():
     assert 'aria-label="Fitness 17, fatigue 13, form 4 on 2026-01-08"' in svg
 
 
-@pytest.mark.skipif(HAS_ANALYTICS, reason="the analytics package exists: the page is there")
-def test_without_analytics_there_is_no_fitness_page(browser: TestClient, me: Caller):
-    logged_in(browser, me.athlete.email)
-    assert 'href="/fitness"' not in browser.get("/settings").text
-    assert browser.get("/fitness").status_code == 404
-
-
-@pytest.mark.skipif(not HAS_ANALYTICS, reason="needs the analytics package (another lane's)")
 def test_the_fitness_page_shows_what_the_analytics_api_says(
     browser: TestClient, client: TestClient, me: Caller
 ):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import inspect
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from trainerday_server.errors import TrainerDayError
-from trainerday_server.web import account, activities_page, calendar_page, developer, home, workouts_page
+from trainerday_server.web import (
+    account,
+    activities_page,
+    calendar_page,
+    developer,
+    fitness_page,
+    home,
+    workouts_page,
+)
 from trainerday_server.web.common import LoginRequired
 from trainerday_server.web.routes import login_url, redirect
 from trainerday_server.web.sessions import Visitor, session_token
@@ -21,21 +29,13 @@ ROUTERS = (
     calendar_page.router,
     workouts_page.router,
     activities_page.router,
+    fitness_page.router,
 )
 
 
 async def _to_login(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return redirect(login_url(exc.next_path))
-
-
-def _fitness_router() -> APIRouter | None:
-    """/fitness needs the analytics package (another lane's); without it the page is left out, not broken."""
-    try:
-        from trainerday_server.web.fitness_page import router
-    except ImportError:
-        return None
-    return router
 
 
 # Paths of the pages: an error there is a page a person reads, not a problem+json document.
@@ -47,9 +47,6 @@ def install_pages(app: FastAPI) -> None:
     errors this one wraps (API paths keep getting problem+json)."""
     for router in ROUTERS:
         app.include_router(router)
-    app.state.fitness_page = _fitness_router() is not None
-    if app.state.fitness_page:
-        app.include_router(_fitness_router())  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _to_login)
     api_handler = app.exception_handlers[TrainerDayError]
 

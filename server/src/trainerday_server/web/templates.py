@@ -53,7 +53,6 @@ def render(
         csrf_token=visitor.csrf_token(request.app.state.secret_key),
         current_path=request.url.path,
         signup_open=request.app.state.settings.signup == "open",
-        fitness_page=getattr(request.app.state, "fitness_page", False),
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
