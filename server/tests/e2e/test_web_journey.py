@@ -106,6 +106,8 @@ def test_an_athletes_journey_through_the_web_pages(
     key = page.get_by_role("textbox", name="API key").input_value()
     assert key.startswith("td_")
     page.get_by_role("button", name="Copy").click()
+    # The clipboard answers asynchronously: wait for the label to change (up to 5 s), then check it.
+    page.get_by_role("button", name="Copied").wait_for(state="visible", timeout=5000)
     assert page.get_by_role("button", name="Copied").is_visible()
     journey.check("developer-new-key")
     api = httpx.Client(base_url=base, headers=bearer(key), timeout=30)
