@@ -8,6 +8,8 @@ server and dropped at the end), and every table is emptied after each test.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import os
 import socket
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,6 +50,13 @@ TEST_RATE_LIMIT = "100000/minute"
 # Property tests judge results, not speed: on a shared, loaded machine a deadline only adds flakes.
 hypothesis_settings.register_profile("trainerday", deadline=None)
 hypothesis_settings.load_profile("trainerday")
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine on a fresh event loop in its own thread: the browser tests' Playwright may hold a
+    running loop on this test process's thread, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import IN_REPO_SAMPLES, TEST_SECRET, Database, Factory
+from tests.conftest import IN_REPO_SAMPLES, TEST_SECRET, Database, Factory, run_async
 from trainerday_server.activities.storage import LocalFileStorage
 from trainerday_server.auth.scopes import ALL_SCOPES
 from trainerday_server.db import make_session_factory, session_scope
@@ -169,7 +169,7 @@ def test_the_periodic_timer_runs_the_work_and_survives_a_failure() -> None:
         await asyncio.sleep(0.5)
         task.cancel()
 
-    asyncio.run(asyncio.wait_for(main(), timeout=30))
+    run_async(asyncio.wait_for(main(), timeout=30))
     assert len(calls) >= 3
 
 

@@ -36,6 +36,7 @@ from tests.conftest import (
     _postgres_database,
     bearer,
     free_port,
+    run_async,
     server_env,
 )
 from trainerday_server.activities.fitexport import recording_to_fit
@@ -214,7 +215,7 @@ def test_5000_events_from_50_clients_on_two_processes_exactly_once(two_servers):
     athlete = factory.athlete()
     token = factory.key(athlete.id)
     started = time.monotonic()
-    tally = asyncio.run(run_clients([s.base_url for s in servers], token, list(range(5000)), 50, seed=14))
+    tally = run_async(run_clients([s.base_url for s in servers], token, list(range(5000)), 50, seed=14))
     elapsed = time.monotonic() - started
     titles = event_titles(engine, athlete.id)
     print(
@@ -247,7 +248,7 @@ def test_one_ride_uploaded_20_times_at_once_is_stored_once(two_servers):
                 )
             )
 
-    statuses = sorted(r.status_code for r in asyncio.run(upload_all()))
+    statuses = sorted(r.status_code for r in run_async(upload_all()))
     print(f"\n20 concurrent uploads of one ride on 2 processes: {statuses}")
     assert statuses == [201] + [409] * 19
     with engine.connect() as conn:
@@ -316,7 +317,7 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path):
 
     try:
         started = time.monotonic()
-        asyncio.run(everything())
+        run_async(everything())
         elapsed = time.monotonic() - started
     finally:
         server.stop()
