@@ -5,7 +5,6 @@ and the whole OAuth flow an MCP client goes through (registration, PKCE, consent
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from tests.conftest import Database, Factory, LiveServer, bearer, free_port, server_env
+from tests.conftest import Database, Factory, LiveServer, bearer, free_port, run_async, server_env
 from tests.oauth2.flow import csrf_of, log_in, pkce_pair, register_app
 
 TOOLS = {
@@ -47,13 +46,6 @@ TOOLS = {
     "get_season_power_curve",
 }
 SWEET_SPOT = [[10, 50, 50], [20, 90, 90], [10, 50, 50]]
-
-
-def run_async(coroutine: Any) -> Any:
-    """Run the client's coroutine on a fresh event loop in its own thread: another test in this process (the
-    browser tests' Playwright) may hold a running loop on this thread, where ``asyncio.run`` refuses."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
