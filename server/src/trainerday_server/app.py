@@ -28,8 +28,9 @@ from trainerday_server.cache import RevisionCache
 from trainerday_server.calendar.routes import hot_router as calendar_hot_router
 from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
-from trainerday_server.db import create_db_engine, is_sqlite, make_session_factory
+from trainerday_server.db import create_db_engine, make_session_factory
 from trainerday_server.export.routes import router as export_router
+from trainerday_server.fastlane import FastLane
 from trainerday_server.guards import install_guards, parse_origins
 from trainerday_server.mcp.endpoint import router as mcp_metadata_router
 from trainerday_server.mcp.server import McpEndpoint, build_server, mcp_route
@@ -40,7 +41,7 @@ from trainerday_server.oauth2.registration import router as registration_router
 from trainerday_server.oauth2.resolver import OAuthTokenResolver
 from trainerday_server.oauth2.routes import router as oauth_router
 from trainerday_server.observability import metrics as observability_metrics
-from trainerday_server.observability.middleware import Observability
+from trainerday_server.observability.middleware import Observability, RequestRecorder
 from trainerday_server.observability.routes import router as observability_router
 from trainerday_server.problems import install_problem_handlers
 from trainerday_server.web.pages import install_pages
@@ -120,7 +121,7 @@ def create_app(
     app.state.engine = engine
     app.state.read_sessions = make_session_factory(engine, writer=False)
     app.state.write_sessions = make_session_factory(engine, writer=True)
-    app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)], inline=is_sqlite(engine))
+    app.state.authenticator = Authenticator([ApiKeyResolver(engine, secret)])
     app.state.authenticator.add(OAuthTokenResolver(engine, secret, clock=lambda: app.state.clock()))
     app.state.calendar_cache = RevisionCache(settings.response_cache_bytes)
     app.state.analytics_cache = RevisionCache(settings.response_cache_bytes)
@@ -178,7 +179,16 @@ def create_app(
     ratelimit.install(app, settings)
     install_guards(app, parse_origins(settings.cors_origins))
     observability_metrics.watch_pool(engine)
-    app.add_middleware(Observability, access_log=settings.access_log)
+    recorder = RequestRecorder(access_log=settings.access_log)
+    app.add_middleware(Observability, recorder=recorder)
+    # Outermost: the hottest reads skip every layer above, and answer as they would (see fastlane).
+    app.add_middleware(
+        FastLane,
+        routes=calendar_hot_router.routes,
+        recorder=recorder,
+        limiter=app.state.rate_limiter,
+        limit=app.state.rate_limits.api,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -8,12 +8,15 @@ Only the request boundary commits (``session_scope``); services just add and flu
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -89,14 +92,20 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 class RawQuery:
-    """A Core SELECT compiled once and run straight on the DBAPI connection, for the per-request hot path.
+    """A Core SELECT compiled once and run straight on a driver connection, for the per-request hot path
+    (the token lookup every API request makes).
 
     Measured on this machine: SQLAlchemy Core costs ~30 µs per execution, the raw DBAPI cursor ~10 µs with a
     pool checkout and ~4 µs on a connection kept open. On SQLite each thread therefore keeps its own
     connection, detached from the pool (an in-process file handle; autocommit, so no snapshot is held between
-    queries). On PostgreSQL connections are a server resource and come from the pool each time. No result
-    processing happens: use it only for columns whose raw values agree across drivers (ints, strings, NULL
-    tests).
+    queries), and the query runs inline: cheaper than any hop off the event loop.
+
+    On PostgreSQL the query runs on the event loop over psycopg's asyncio connections (a few per loop,
+    autocommit, see ``_AsyncLookups``): one round trip, no thread. The pooled synchronous path it replaced
+    made three round trips (pre-ping, query, rollback) and queued every lookup behind the GIL in the thread
+    pool: the month calendar read ran at 1,250 requests/s against 5,700 on SQLite (bench/throughput.py).
+    No result processing happens: use it only for columns whose raw values agree across drivers (ints,
+    strings, NULL tests).
     """
 
     def __init__(self, engine: Engine, statement: sa.Select[*tuple[Any, ...]]) -> None:
@@ -105,25 +114,18 @@ class RawQuery:
         self._sql = str(compiled)
         self._positional = engine.dialect.paramstyle in ("qmark", "format", "numeric")
         self._order = list(compiled.positiontup or []) if self._positional else []
-        self._keep_connection = is_sqlite(engine)
+        self._sqlite = is_sqlite(engine)
         self._local = threading.local()
 
-    def first(self, **params: Any) -> tuple[Any, ...] | None:
+    async def first(self, **params: Any) -> tuple[Any, ...] | None:
         args: Any = tuple(params[name] for name in self._order) if self._positional else params
-        if self._keep_connection:
-            connection = getattr(self._local, "connection", None)
-            if connection is None:
-                connection = self._engine.raw_connection()
-                connection.detach()
-                self._local.connection = connection
-            return self._fetch_first(connection, args)
-        connection = self._engine.raw_connection()
-        try:
-            return self._fetch_first(connection, args)
-        finally:
-            connection.close()  # back to the pool, which rolls back the implicit read transaction
-
-    def _fetch_first(self, connection: Any, args: Any) -> tuple[Any, ...] | None:
+        if not self._sqlite:
+            return await _AsyncLookups.of(self._engine).first(self._sql, args)
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._engine.raw_connection()
+            connection.detach()
+            self._local.connection = connection
         cursor = connection.cursor()
         try:
             cursor.execute(self._sql, args)
@@ -131,3 +133,73 @@ class RawQuery:
         finally:
             cursor.close()
         return tuple(row) if row is not None else None
+
+
+class _AsyncLookups:
+    """Up to ``SIZE`` asyncio PostgreSQL connections per event loop (a connection belongs to the loop it was
+    opened in), opened on first use, autocommit. A lookup waits for a free one rather than opening more. A
+    connection found broken is dropped and the lookup retried once on a new one (what pool pre-ping was for);
+    all are closed when the engine is disposed."""
+
+    SIZE = 8
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots = asyncio.Semaphore(self.SIZE)
+
+    @classmethod
+    def of(cls, engine: Engine) -> _AsyncLookups:
+        by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncLookups] | None = getattr(
+            engine, "_trainerday_async_lookups", None
+        )
+        if by_loop is None:
+            by_loop = weakref.WeakKeyDictionary()
+            engine._trainerday_async_lookups = by_loop  # type: ignore[attr-defined]
+            event.listen(engine, "engine_disposed", lambda _engine: _close_all(by_loop))
+        loop = asyncio.get_running_loop()
+        lookups = by_loop.get(loop)
+        if lookups is None:
+            url = engine.url.set(drivername="postgresql")
+            lookups = by_loop[loop] = cls(url.render_as_string(hide_password=False))
+        return lookups
+
+    async def first(self, sql: str, args: Any) -> tuple[Any, ...] | None:
+        async with self._slots:
+            for attempt in (1, 2):
+                connection = self._idle.pop() if self._idle else await self._connect()
+                try:
+                    async with connection.cursor() as cursor:
+                        await cursor.execute(sql, args)
+                        row = await cursor.fetchone()
+                except psycopg.OperationalError:
+                    if not connection.broken or attempt == 2:
+                        self._keep_or_close(connection)
+                        raise
+                    connection.pgconn.finish()
+                    continue
+                except BaseException:  # cancelled mid-query, or an error in the query itself
+                    self._keep_or_close(connection)
+                    raise
+                self._idle.append(connection)
+                return tuple(row) if row is not None else None
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+
+    def _keep_or_close(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Keep a connection that is idle and well, else close it now (without waiting on the loop)."""
+        if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and not connection.broken:
+            self._idle.append(connection)
+        else:
+            connection.pgconn.finish()
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().pgconn.finish()
+
+
+def _close_all(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncLookups]) -> None:
+    for lookups in list(by_loop.values()):
+        lookups.close()

@@ -30,6 +30,13 @@ CORS_PATHS = ("/api/", "/oauth/token", "/.well-known/oauth-authorization-server"
 EXPLORER_PATHS = ("/docs", "/docs/oauth2-redirect")
 
 
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def headers_within_limits(headers: list[tuple[bytes, bytes]]) -> bool:
+    return len(headers) <= MAX_HEADER_COUNT and sum(len(n) + len(v) for n, v in headers) <= MAX_HEADER_BYTES
+
+
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
 
@@ -62,8 +69,7 @@ class RequestGuards:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = scope["headers"]
-        if len(headers) > MAX_HEADER_COUNT or sum(len(n) + len(v) for n, v in headers) > MAX_HEADER_BYTES:
+        if not headers_within_limits(scope["headers"]):
             await _refuse_headers(scope, send)
             return
         head = scope["method"] == "HEAD"
@@ -89,7 +95,7 @@ class RequestGuards:
         await self.app(scope, receive, guarded_send)
 
 
-_NOSNIFF = ((b"x-content-type-options", b"nosniff"),)
+_NOSNIFF = (NOSNIFF,)
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 
 

@@ -72,19 +72,21 @@ class QueryStringGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query: bytes = scope.get("query_string", b"")
-            if b"%00" in query or b"\x00" in query:
-                response = problem_response(
-                    400,
-                    "validation-error",
-                    "the query string contains a NUL character",
-                    title="Invalid request",
-                    errors=[{"field": "query", "message": "must not contain NUL characters"}],
-                )
-                await response(scope, _no_body, send)
-                return
+        if scope["type"] == "http" and query_has_nul(scope.get("query_string", b"")):
+            response = problem_response(
+                400,
+                "validation-error",
+                "the query string contains a NUL character",
+                title="Invalid request",
+                errors=[{"field": "query", "message": "must not contain NUL characters"}],
+            )
+            await response(scope, _no_body, send)
+            return
         await self.app(scope, receive, send)
+
+
+def query_has_nul(query: bytes) -> bool:
+    return b"%00" in query or b"\x00" in query
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:

@@ -168,6 +168,12 @@ def _client_address(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
+def api_identity(scope: Scope) -> str:
+    """Whom the API limit counts a request against: its credential, else its client address."""
+    token = _token_identity(scope)
+    return f"token:{token}" if token else f"ip:{_client_address(scope)}"
+
+
 def _token_identity(scope: Scope) -> str | None:
     """A digest of the Authorization header: the count is per credential, and no token is ever stored."""
     for name, value in scope["headers"]:
@@ -205,9 +211,7 @@ class RateLimitMiddleware:
             return
         path: str = scope["path"]
         if _is_api(path) and self.limits.api is not None:
-            token = _token_identity(scope)
-            identity = f"token:{token}" if token else f"ip:{_client_address(scope)}"
-            decision = await self.limiter.hit(self.limits.api, "api", identity)
+            decision = await self.limiter.hit(self.limits.api, "api", api_identity(scope))
             if not decision.allowed:
                 metrics.observe_rate_limited("api")
                 await too_many_requests(decision, "requests")(scope, receive, send)

@@ -34,8 +34,8 @@ class ApiKeyResolver:
             .where(ApiKey.token_hash == sa.bindparam("token_hash")),
         )
 
-    def resolve(self, token: str) -> Principal | None:
-        row = self._lookup.first(token_hash=token_hash(self._secret, token))
+    async def resolve(self, token: str) -> Principal | None:
+        row = await self._lookup.first(token_hash=token_hash(self._secret, token))
         if row is None or not row[3] or (row[5] is not None and row[5] <= time.time()):
             return None
         key_id, athlete_id, scopes, _active, revision, _expires = row

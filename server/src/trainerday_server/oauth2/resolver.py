@@ -34,8 +34,8 @@ class OAuthTokenResolver:
         )
         self._lookup = RawQuery(engine, statement)
 
-    def resolve(self, token: str) -> Principal | None:
-        row = self._lookup.first(token_hash=token_hash(self._secret, token))
+    async def resolve(self, token: str) -> Principal | None:
+        row = await self._lookup.first(token_hash=token_hash(self._secret, token))
         if row is None:
             return None
         token_id, athlete_id, scope, expires_at, active, revision, resource = row

@@ -1,0 +1,110 @@
+"""The fast lane: the hottest reads answered without the general ASGI stack, with the same result.
+
+The month calendar read is the request clients make most (every app polls it). Through the general stack it
+passes a dozen ASGI layers — FastAPI's exception, body-limit and exit-stack middleware, our observability,
+guards, rate limits, query-string and body guards, the router — each wrapping the response's ``send``. Their
+bookkeeping cost more than the read itself: measured in process, 61 µs a request against 27 µs for the
+endpoint alone (bench/throughput.py and docs/architecture.md have the HTTP figures).
+
+``FastLane`` is the outermost of our middleware. A GET of a hot route (a ``DirectRoute`` of a fixed path
+under /api/) from a plain request — no ``Origin`` (so CORS has nothing to add), headers within the guards'
+limits, no NUL in the query — runs the endpoint, counts the rate limit, and sends the endpoint's response
+with exactly what the layers it skipped would have added: ``nosniff``, the ``RateLimit-*`` fields, the request
+id; then it writes the same access-log line and metrics through the same ``RequestRecorder``.
+
+Only a success is answered here. If the endpoint raises (no token, a bad date) or the rate limit refuses,
+the request goes down the general stack as if this layer did not exist, and the answer is whatever it gives:
+the endpoint runs again there, so hot endpoints must have no effect before they can fail (reads do not). A
+refused request is counted once more on its way down; it was refused already.
+``tests/test_fastlane.py`` checks, request by request, that both ways give the same answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from limits import RateLimitItem
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from trainerday_server.guards import MAX_HEADER_BYTES, MAX_HEADER_COUNT, NOSNIFF
+from trainerday_server.middleware import query_has_nul
+from trainerday_server.observability.middleware import REQUEST_ID_HEADER, RequestRecorder
+from trainerday_server.ratelimit import API_PREFIX, Limiter, api_identity
+from trainerday_server.routing import DirectRoute
+
+
+class FastLane:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Iterable[BaseRoute],
+        recorder: RequestRecorder,
+        limiter: Limiter,
+        limit: RateLimitItem | None,
+    ) -> None:
+        self.app = app
+        self.routes: dict[str, DirectRoute] = {}
+        for route in routes:
+            fixed_api_path = isinstance(route, DirectRoute) and _fixed_api_path(route.path)
+            if not isinstance(route, DirectRoute) or not fixed_api_path:
+                raise ValueError(f"the fast lane serves DirectRoutes of fixed /api/ paths, not {route!r}")
+            if "GET" in (route.methods or ()):
+                self.routes[route.path] = route
+        self.recorder = recorder
+        self.limiter = limiter
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            route = self.routes.get(scope["path"])
+            if route is not None and _plain(scope) and await self._serve(route, scope, receive, send):
+                return
+        await self.app(scope, receive, send)
+
+    async def _serve(self, route: DirectRoute, request_scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request and return True, or return False having sent nothing and left the request's
+        scope as it was (what the endpoint notes there, such as the caller, must not leak into a refusal)."""
+        started = time.perf_counter()
+        scope = dict(request_scope)
+        try:
+            response = await route.endpoint(Request(scope, receive))
+        except Exception:
+            return False
+        headers = response.raw_headers  # in the order the layers would add theirs:
+        if self.limit is not None:
+            decision = await self.limiter.hit(self.limit, "api", api_identity(scope))
+            if not decision.allowed:
+                return False
+            headers += decision.headers()  # rate limits,
+        headers.append(NOSNIFF)  # guards,
+        headers.append((REQUEST_ID_HEADER, self.recorder.request_id(scope)))  # observability
+        scope["route"] = route
+        body = response.body
+        try:
+            await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            seconds = time.perf_counter() - started
+            self.recorder.record(scope, route.path, response.status_code, seconds, len(body))
+        return True
+
+
+def _fixed_api_path(path: str) -> bool:
+    return "{" not in path and path.startswith(API_PREFIX)
+
+
+def _plain(scope: Scope) -> bool:
+    """No guard, CORS or query-string check would act on this request (each refuses or adds nothing)."""
+    headers = scope["headers"]
+    if len(headers) > MAX_HEADER_COUNT:
+        return False
+    size = 0
+    for name, value in headers:
+        if name == b"origin":
+            return False
+        size += len(name) + len(value)
+    return size <= MAX_HEADER_BYTES and not query_has_nul(scope.get("query_string", b""))

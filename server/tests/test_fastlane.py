@@ -1,0 +1,185 @@
+"""The fast lane answers the hottest reads exactly as the general stack does, and only when it can.
+
+Each request goes to two apps on the same database: the app as served, and the same app without its fast
+lane. Status, headers (request ids are sent, so they are echoed alike), body and access-log line must agree;
+rate-limit counters are per app, so the same sequence of requests counts the same in both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
+
+from tests.conftest import Database, Factory, bearer
+from trainerday_server.app import create_app
+from trainerday_server.calendar.routes import hot_router
+from trainerday_server.config import Settings
+from trainerday_server.fastlane import FastLane
+from trainerday_server.observability.middleware import RequestRecorder
+
+CALENDAR = "/api/v1/calendar"
+MONTH = CALENDAR + "?startDate=2026-01-01&endDate=2026-01-31"
+VOLATILE_LOG_FIELDS = ("time", "durationMs")
+
+
+def without_fast_lane(app: FastAPI) -> FastAPI:
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastLane]
+    return app
+
+
+@pytest.fixture
+def pair(settings: Settings, db: Database) -> Iterator[Any]:
+    """make(**settings) -> (client with the fast lane, client without it)."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> tuple[TestClient, TestClient]:
+        chosen = settings.model_copy(update=overrides)
+        fast = TestClient(create_app(chosen, engine=db.engine), raise_server_exceptions=False)
+        general_app = without_fast_lane(create_app(chosen, engine=db.engine))
+        general = TestClient(general_app, raise_server_exceptions=False)
+        for client in (fast, general):
+            client.__enter__()
+            opened.append(client)
+        return fast, general
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def log_lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith('{"time"')]
+    for line in lines:
+        for field in VOLATILE_LOG_FIELDS:
+            line.pop(field)
+    return lines
+
+
+def same_answer(
+    fast: TestClient, general: TestClient, capfd: pytest.CaptureFixture[str], method: str, url: str, **kw: Any
+) -> Any:
+    capfd.readouterr()
+    headers = {"X-Request-Id": "compare-1", **kw.pop("headers", {})}
+    one = fast.request(method, url, headers=headers, **kw)
+    one_log = log_lines(capfd)
+    other = general.request(method, url, headers=headers, **kw)
+    other_log = log_lines(capfd)
+    assert one.status_code == other.status_code
+    assert one.headers.multi_items() == other.headers.multi_items()
+    assert one.content == other.content
+    assert one_log == other_log and len(one_log) == 1
+    return one
+
+
+@pytest.fixture
+def planned(factory: Factory, settings: Settings, db: Database) -> dict[str, Any]:
+    athlete = factory.athlete()
+    key = factory.key(athlete.id)
+    with TestClient(create_app(settings, engine=db.engine)) as client:
+        for day, title in (("2026-01-05", "Easy"), ("2026-01-12", "Hard")):
+            body = {"calendarDate": day, "embedWorkout": {"title": title, "segments": [[20, 60, 60]]}}
+            assert client.post("/api/v1/calendar/events", json=body, headers=bearer(key)).status_code == 201
+    return {"athlete": athlete, "key": key, "reader": factory.key(athlete.id, "athlete:read")}
+
+
+CASES = [
+    pytest.param("GET", MONTH, "key", {}, 200, id="month"),
+    pytest.param("GET", MONTH + "&segments=false", "key", {}, 200, id="without-segments"),
+    pytest.param("GET", CALENDAR + "?startDate=2026-02-01&endDate=2026-02-28", "key", {}, 200, id="empty"),
+    pytest.param("GET", MONTH, None, {}, 401, id="no-token"),
+    pytest.param("GET", MONTH, "td_unknownunknownunknownunknownunknown0000", {}, 401, id="unknown-token"),
+    pytest.param("GET", MONTH, "reader", {}, 403, id="no-scope"),
+    pytest.param("GET", CALENDAR + "?startDate=2026-13-01&endDate=2026-01-31", "key", {}, 400, id="bad-date"),
+    pytest.param("GET", CALENDAR + "?startDate=2026-01-01", "key", {}, 400, id="missing-date"),
+    pytest.param("GET", CALENDAR + "?startDate=2020-01-01&endDate=2026-01-31", "key", {}, 400, id="range"),
+    pytest.param("GET", MONTH + "&access_token=x", "key", {}, 400, id="token-in-url"),
+    pytest.param("GET", MONTH + "&note=%00", "key", {}, 400, id="nul"),
+    pytest.param("HEAD", MONTH, "key", {}, 200, id="head"),
+    pytest.param("GET", MONTH, "key", {"Origin": "https://elsewhere.example"}, 200, id="origin"),
+    pytest.param("GET", MONTH, "key", {"X-Filler": "x" * 20_000}, 431, id="huge-headers"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "credential", "extra", "status"), CASES)
+def test_the_fast_lane_answers_as_the_general_stack(
+    pair: Any,
+    planned: dict[str, Any],
+    capfd: pytest.CaptureFixture[str],
+    method: str,
+    url: str,
+    credential: str | None,
+    extra: dict[str, str],
+    status: int,
+) -> None:
+    fast, general = pair()
+    headers = dict(extra)
+    if credential is not None:
+        headers |= bearer(planned.get(credential, credential))
+    answer = same_answer(fast, general, capfd, method, url, headers=headers)
+    assert answer.status_code == status
+
+
+def test_rate_limit_counts_and_refusals_agree(pair: Any, planned: dict[str, Any], capfd: Any) -> None:
+    fast, general = pair(rate_limit="2/minute")
+    statuses = [
+        same_answer(fast, general, capfd, "GET", MONTH, headers=bearer(planned["key"])).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_with_cors_configured_an_allowed_origin_gets_the_same_cors_headers(
+    pair: Any, planned: dict[str, Any], capfd: Any
+) -> None:
+    fast, general = pair(cors_origins="https://app.example")
+    headers = {"Origin": "https://app.example", **bearer(planned["key"])}
+    answer = same_answer(fast, general, capfd, "GET", MONTH, headers=headers)
+    assert answer.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_a_plain_successful_read_never_reaches_the_general_stack(
+    settings: Settings, db: Database, planned: dict[str, Any]
+) -> None:
+    """The fast lane is taken (the bench figures depend on it), and only for what it can answer."""
+    app = create_app(settings, engine=db.engine)
+    reached: list[str] = []
+
+    async def general_stack(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            reached.append(scope["query_string"].decode())
+        await app(scope, receive, send)
+
+    lane = FastLane(
+        general_stack,
+        routes=hot_router.routes,
+        recorder=RequestRecorder(access_log=False),
+        limiter=app.state.rate_limiter,
+        limit=app.state.rate_limits.api,
+    )
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = app  # what FastAPI sets before its middleware runs
+        await lane(scope, receive, send)
+
+    with TestClient(served) as client:
+        assert client.get(MONTH, headers=bearer(planned["key"])).status_code == 200
+        assert reached == []
+        assert client.get(MONTH.replace("01-31", "99-99"), headers=bearer(planned["key"])).status_code == 400
+        assert reached == ["startDate=2026-01-01&endDate=2026-99-99"]
+
+
+def test_only_fixed_api_paths_of_direct_routes_may_take_the_fast_lane(app: FastAPI) -> None:
+    with pytest.raises(ValueError, match="fixed /api/ paths"):
+        FastLane(
+            app,
+            routes=app.router.routes[:1],  # /openapi.json
+            recorder=RequestRecorder(),
+            limiter=app.state.rate_limiter,
+            limit=None,
+        )
