@@ -134,6 +134,8 @@ def main() -> None:
             "TRAINERDAY_DATA_DIR": tmp,
             "TRAINERDAY_LOG_LEVEL": "warning",
             "TRAINERDAY_BASE_URL": base_url,
+            # Limited as served (the limiter's cost counts), with a budget no round can exhaust.
+            "TRAINERDAY_RATE_LIMIT": "1000000000/minute",
         }
         key = seed_athlete(env)
         server = start_process(
