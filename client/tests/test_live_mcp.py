@@ -60,6 +60,10 @@ def test_the_bridge_serves_the_servers_own_tools_over_stdio(live_server, account
             with pytest.raises(MCPError) as missing:  # a JSON-RPC error of the server's comes through as one
                 await client.read_resource("trainerday://docs/no-such-thing")
             assert "no-such-thing" in str(missing.value)
+            prompts = [p.name for p in (await client.list_prompts()).prompts]
+            assert "plan_week" in prompts
+            week = await client.get_prompt("plan_week", {"startDate": "2026-12-07"})
+            assert "2026-12-07" in week.messages[0].content.text  # type: ignore[union-attr]
             assert planned.structured_content is not None
             return planned.structured_content
 

@@ -27,6 +27,7 @@ from mcp.shared.auth import (
     OAuthClientMetadata,
     OAuthToken,
 )
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import Database, Factory, LiveServer, bearer, free_port, run_async, server_env
 from tests.oauth2.flow import csrf_of, log_in, pkce_pair, register_app
@@ -137,6 +138,41 @@ def test_the_sdk_client_connects_and_lists_the_tools_with_typed_outputs(
             assert [str(r.uri) for r in resources] == ["trainerday://docs/workout-format"]
             text = (await client.read_resource("trainerday://docs/workout-format")).contents[0]
             assert "% of the athlete's FTP" in text.text  # type: ignore[union-attr]
+
+    run_async(scenario())
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_the_prompts_teach_the_steps_and_the_workout_format(
+    mcp_server: LiveServer, factory: Factory, mode: str
+):
+    key = factory.key(factory.athlete().id)
+
+    async def scenario() -> None:
+        async with connect(mcp_server.base_url, key, mode) as client:
+            prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+            assert set(prompts) == {"plan_week", "review_last_ride"}
+            assert {a.name for a in prompts["plan_week"].arguments or []} == {
+                "goal",
+                "hoursAvailable",
+                "startDate",
+            }
+            assert not any(a.required for a in prompts["plan_week"].arguments or [])
+            week = await client.get_prompt(
+                "plan_week", {"goal": "a 40 km time trial", "hoursAvailable": "6", "startDate": "2026-12-07"}
+            )
+            text = week.messages[0].content.text  # type: ignore[union-attr]
+            assert week.messages[0].role == "user"
+            assert "2026-12-07" in text and "a 40 km time trial" in text and "about 6 hours" in text
+            assert "get_profile" in text and "plan_workout" in text and "idempotencyKey" in text
+            assert "% of the athlete's FTP" in text  # the workout format, whole
+            default = (await client.get_prompt("plan_week", {})).messages[0].content.text  # type: ignore[union-attr]
+            assert "the coming Monday" in default
+            review = await client.get_prompt("review_last_ride", {})
+            assert "list_activities" in review.messages[0].content.text  # type: ignore[union-attr]
+            with pytest.raises(MCPError) as refused:
+                await client.get_prompt("plan_week", {"startDate": "next week"})
+            assert "startDate" in str(refused.value)
 
     run_async(scenario())
 

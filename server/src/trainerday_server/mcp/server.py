@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from trainerday_server import __version__
 from trainerday_server.mcp.endpoint import CALLER_KEY, Caller, McpAuthentication
 from trainerday_server.mcp.exchange import SingleExchange
+from trainerday_server.mcp.prompts import register_prompts
 from trainerday_server.mcp.tools import TOOLS, UNITS
 from trainerday_server.oauth2.server import MCP_PATH
 from trainerday_server.workouts.structure import (
@@ -122,6 +123,7 @@ def build_server() -> MCPServer:
     def workout_format() -> str:
         return WORKOUT_FORMAT
 
+    register_prompts(server, WORKOUT_FORMAT)
     return server
 
 
