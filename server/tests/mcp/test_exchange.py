@@ -139,8 +139,10 @@ def test_a_kept_calendar_answer_follows_every_write(client: TestClient, me: Call
     assert calendar()["structuredContent"]["data"] == [] and calendar()["structuredContent"]["data"] == []
     note = {"calendarDate": "2026-12-08", "title": "Rest", "notes": "Legs up"}
     assert client.post("/api/v1/calendar/events", json=note, headers=me.headers).status_code == 201
-    [event] = calendar()["structuredContent"]["data"]
-    assert event["title"] == "Rest"
+    fresh, kept = calendar(), calendar()
+    assert kept == fresh  # the kept answer is the pipeline's, member for member
+    [event] = kept["structuredContent"]["data"]
+    assert event["title"] == "Rest" and "Rest" in kept["content"][0]["text"]
     assert client.delete(f"/api/v1/calendar/events/{event['id']}", headers=me.headers).status_code == 204
     assert calendar()["structuredContent"]["data"] == []
 

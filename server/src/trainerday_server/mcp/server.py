@@ -205,11 +205,14 @@ class RevisionCachedCalls:
         )
         cached = cache.get(key, principal.data_revision)
         if cached is not None:
-            answer: dict[str, Any] = orjson.loads(cached)
-            return answer
+            # Kept as each member's own JSON, handed on as orjson fragments that ``exchange`` writes out as
+            # they are: parsing ~10 kB into objects only to serialise them again cost ~20 µs per call.
+            members: dict[str, str] = orjson.loads(cached)
+            return {name: orjson.Fragment(raw) for name, raw in members.items()}
         result = await call_next(ctx)
         if isinstance(result, dict) and not result.get("isError"):
-            cache.put(key, principal.data_revision, orjson.dumps(result))
+            members = {name: orjson.dumps(value).decode() for name, value in result.items()}
+            cache.put(key, principal.data_revision, orjson.dumps(members))
         return result
 
 
