@@ -502,3 +502,56 @@ def test_concurrent_retries_of_one_plan_plan_it_once(mcp_server: LiveServer, fac
         "/api/v1/calendar", params={"startDate": "2026-12-01", "endDate": "2026-12-31"}
     )
     assert len(calendar.json()["data"]) == 1
+
+
+# --- several processes -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second_mcp_server(
+    mcp_server: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Another ``serve`` process on the same database, as a load balancer's second backend."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**mcp_server.env, "TRAINERDAY_BASE_URL": base_url}
+    log_path = tmp_path_factory.mktemp("mcp-log-2") / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(base_url, process, log_path)
+        yield LiveServer(base_url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_any_process_answers_and_none_serves_a_stale_calendar(
+    mcp_server: LiveServer, second_mcp_server: LiveServer, factory: Factory
+):
+    key = factory.key(factory.athlete().id)
+    month = {"startDate": "2026-12-01", "endDate": "2026-12-31"}
+
+    async def scenario() -> None:
+        async with (
+            connect(mcp_server.base_url, key, "auto") as first,
+            connect(second_mcp_server.base_url, key, "legacy") as second,
+        ):
+            for client in (first, second, first, second):  # each process keeps its answer...
+                assert (await call(client, "get_calendar", **month))["data"] == []
+            planned = await call(first, "plan_workout", date="2026-12-08", title="Tempo", segments=SWEET_SPOT)
+            # ...and the other process sees the write at once: the athlete's data revision changed
+            [seen] = (await call(second, "get_calendar", **month))["data"]
+            assert seen["id"] == planned["event"]["id"]
+            assert await call(second, "delete_event", eventId=seen["id"]) == {"deletedEventId": seen["id"]}
+            assert (await call(first, "get_calendar", **month))["data"] == []
+
+    run_async(scenario())
