@@ -17,7 +17,7 @@ SDK's own classifier. Nothing lives between requests, so any process can answer 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,10 @@ from starlette.types import Receive, Scope, Send
 
 _PARAM_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
 NOT_ONE_MESSAGE = "Body must be one JSON-RPC request or notification"
+
+
+# (request, protocol version, method, params) -> the result already known for it, or None
+KeptAnswers = Callable[[Request, str, str, Mapping[str, Any] | None], dict[str, Any] | None]
 
 
 @dataclass
@@ -114,11 +118,14 @@ def _refusal(request_id: RequestId | None, code: int, message: str, status: int)
 class SingleExchange:
     """ASGI app for POST /mcp: the low-level ``server``'s handlers, one request per exchange.
 
-    ``lifespan_state`` is what the server's lifespan yielded (entered once, by ``McpEndpoint.running``)."""
+    ``lifespan_state`` is what the server's lifespan yielded (entered once, by ``McpEndpoint.running``);
+    ``kept`` answers a request whose answer is already known (the kept answers of the server's own
+    middleware, ``server.RevisionCachedCalls``) before the kernel runs, once its envelope has been checked."""
 
-    def __init__(self, server: Server[Any], lifespan_state: Any) -> None:
+    def __init__(self, server: Server[Any], lifespan_state: Any, kept: KeptAnswers | None = None) -> None:
         self.server = server
         self.lifespan_state = lifespan_state
+        self.kept = kept
         self._declares_headers: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,6 +170,11 @@ class SingleExchange:
             # Born ready, as the SDK's stateless transport makes it: the header (or the specification's
             # default when there is none) is the version; initialize negotiates its own answer.
             connection = Connection.from_envelope(version_header or DEFAULT_NEGOTIATED_VERSION, None, None)
+
+        if self.kept is not None:
+            known = self.kept(request, connection.protocol_version, message.method, message.params)
+            if known is not None:
+                return _answer({"jsonrpc": "2.0", "id": message.id, "result": known})
 
         dispatch = _OneExchange(
             transport=TransportContext(

@@ -175,44 +175,62 @@ class RevisionCachedCalls:
     TOOLS = frozenset({"get_calendar"})
     MAX_ARGUMENT_BYTES = 512
 
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        params = ctx.params or {}
-        request = ctx.request
+    def _key(
+        self, request: Any, protocol_version: str, method: str, params: Mapping[str, Any] | None
+    ) -> tuple[Caller, tuple[Any, ...]] | None:
+        """The caller and the cache key of a call whose answer may be kept, else None."""
+        params = params or {}
         caller = getattr(request, "scope", {}).get(CALLER_KEY)
         if (
-            ctx.method != "tools/call"
+            method != "tools/call"
             or params.get("name") not in self.TOOLS
             or not isinstance(caller, Caller)
             or any(k not in ("name", "arguments", "_meta") for k in params)
             or not isinstance(params.get("arguments"), Mapping)
         ):
-            return await call_next(ctx)
+            return None
         try:
             arguments = orjson.dumps(params["arguments"], option=orjson.OPT_SORT_KEYS)
         except TypeError:
-            return await call_next(ctx)
+            return None
         if len(arguments) > self.MAX_ARGUMENT_BYTES:
-            return await call_next(ctx)
+            return None
         principal = caller.principal
-        cache = caller.state.calendar_cache
-        key = (
-            "mcp-call",
-            principal.athlete_id,
-            tuple(sorted(principal.scopes)),
-            ctx.protocol_version,
-            params["name"],
-            arguments,
-        )
-        cached = cache.get(key, principal.data_revision)
+        scopes = tuple(sorted(principal.scopes))
+        return caller, ("mcp-call", principal.athlete_id, scopes, protocol_version, params["name"], arguments)
+
+    def kept(
+        self, request: Any, protocol_version: str, method: str, params: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The kept answer to this call, if there is one at the athlete's current data revision.
+
+        ``exchange`` asks before the SDK's kernel runs: building its request context and unwinding the
+        connection cost ~50 µs, a third of a kept answer's cost, for an answer already known. The answer is
+        handed on as orjson fragments (each member's own JSON) that ``exchange`` writes out as they are."""
+        found = self._key(request, protocol_version, method, params)
+        if found is None:
+            return None
+        caller, key = found
+        cached = caller.state.calendar_cache.get(key, caller.principal.data_revision)
+        if cached is None:
+            return None
+        members: dict[str, str] = orjson.loads(cached)
+        return {name: orjson.Fragment(raw) for name, raw in members.items()}
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        found = self._key(ctx.request, ctx.protocol_version, ctx.method, ctx.params)
+        if found is None:
+            return await call_next(ctx)
+        caller, key = found
+        revision = caller.principal.data_revision
+        cached = caller.state.calendar_cache.get(key, revision)
         if cached is not None:
-            # Kept as each member's own JSON, handed on as orjson fragments that ``exchange`` writes out as
-            # they are: parsing ~10 kB into objects only to serialise them again cost ~20 µs per call.
             members: dict[str, str] = orjson.loads(cached)
             return {name: orjson.Fragment(raw) for name, raw in members.items()}
         result = await call_next(ctx)
         if isinstance(result, dict) and not result.get("isError"):
             members = {name: orjson.dumps(value).decode() for name, value in result.items()}
-            cache.put(key, principal.data_revision, orjson.dumps(members))
+            caller.state.calendar_cache.put(key, revision, orjson.dumps(members))
         return result
 
 
@@ -230,7 +248,8 @@ class McpEndpoint:
         # public accessor for it (the SDK's own in-memory client reaches it the same way).
         lowlevel: Server[Any] = self.server._lowlevel_server
         async with lowlevel.lifespan(lowlevel) as lifespan_state:
-            self._exchange = SingleExchange(lowlevel, lifespan_state)
+            calls = next(m for m in lowlevel.middleware if isinstance(m, RevisionCachedCalls))
+            self._exchange = SingleExchange(lowlevel, lifespan_state, kept=calls.kept)
             try:
                 yield
             finally:
