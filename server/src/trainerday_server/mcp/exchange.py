@@ -2,11 +2,12 @@
 
 The SDK's stateless Streamable HTTP transport serves a handshake-era request (2025-11-25 and earlier) by
 building a whole session for it: a transport, two pairs of memory streams, a JSON-RPC dispatcher and a task
-group, torn down once the one answer has been written (~0.3 ms of CPU per request here, before any handler
+group, torn down once the one answer has been written (~0.5 ms of CPU per request here, before any handler
 runs). A stateless server with JSON answers needs none of it: nothing is ever sent to the client but the
 answer. So every request is served here as the SDK serves a 2026-07-28 request: its ``serve_one`` runs the
 low-level ``Server``'s registered handlers under its middleware, with its own validation of params and
-results, on a born-ready ``Connection``; only the framing around it is ours.
+results, on a born-ready ``Connection``; only the framing around it is ours, and the kept answers of
+``server.RevisionCachedCalls``, given before the kernel runs.
 
 What a client sees is what the SDK's transports answer: ``initialize`` negotiates the version as before;
 notifications (and responses) are acknowledged with 202; errors are JSON-RPC errors (200 in the handshake
