@@ -248,8 +248,9 @@ class McpEndpoint:
         # public accessor for it (the SDK's own in-memory client reaches it the same way).
         lowlevel: Server[Any] = self.server._lowlevel_server
         async with lowlevel.lifespan(lowlevel) as lifespan_state:
-            calls = next(m for m in lowlevel.middleware if isinstance(m, RevisionCachedCalls))
-            self._exchange = SingleExchange(lowlevel, lifespan_state, kept=calls.kept)
+            calls = next((m for m in lowlevel.middleware if isinstance(m, RevisionCachedCalls)), None)
+            kept = calls.kept if calls is not None else None
+            self._exchange = SingleExchange(lowlevel, lifespan_state, kept=kept)
             try:
                 yield
             finally:
