@@ -12,11 +12,11 @@ $(BIN)/python:
 
 # Reinstall only when a project file changes.
 $(VENV)/.installed: $(BIN)/python server/pyproject.toml client/pyproject.toml
-	$(PIP) install -e ./server -e './client[cli]'
+	$(PIP) install -e ./server -e './client[cli,mcp]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed server/pyproject.toml client/pyproject.toml
-	$(PIP) install -e './server[test]' -e './client[cli,test]'
+	$(PIP) install -e './server[test]' -e './client[cli,mcp,test]'
 	touch $@
 
 install: $(VENV)/.installed

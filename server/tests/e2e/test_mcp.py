@@ -27,6 +27,7 @@ from mcp.shared.auth import (
     OAuthClientMetadata,
     OAuthToken,
 )
+from mcp.shared.exceptions import MCPError
 
 from tests.conftest import Database, Factory, LiveServer, bearer, free_port, run_async, server_env
 from tests.oauth2.flow import csrf_of, log_in, pkce_pair, register_app
@@ -137,6 +138,41 @@ def test_the_sdk_client_connects_and_lists_the_tools_with_typed_outputs(
             assert [str(r.uri) for r in resources] == ["trainerday://docs/workout-format"]
             text = (await client.read_resource("trainerday://docs/workout-format")).contents[0]
             assert "% of the athlete's FTP" in text.text  # type: ignore[union-attr]
+
+    run_async(scenario())
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_the_prompts_teach_the_steps_and_the_workout_format(
+    mcp_server: LiveServer, factory: Factory, mode: str
+):
+    key = factory.key(factory.athlete().id)
+
+    async def scenario() -> None:
+        async with connect(mcp_server.base_url, key, mode) as client:
+            prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+            assert set(prompts) == {"plan_week", "review_last_ride"}
+            assert {a.name for a in prompts["plan_week"].arguments or []} == {
+                "goal",
+                "hoursAvailable",
+                "startDate",
+            }
+            assert not any(a.required for a in prompts["plan_week"].arguments or [])
+            week = await client.get_prompt(
+                "plan_week", {"goal": "a 40 km time trial", "hoursAvailable": "6", "startDate": "2026-12-07"}
+            )
+            text = week.messages[0].content.text  # type: ignore[union-attr]
+            assert week.messages[0].role == "user"
+            assert "2026-12-07" in text and "a 40 km time trial" in text and "about 6 hours" in text
+            assert "get_profile" in text and "plan_workout" in text and "idempotencyKey" in text
+            assert "% of the athlete's FTP" in text  # the workout format, whole
+            default = (await client.get_prompt("plan_week", {})).messages[0].content.text  # type: ignore[union-attr]
+            assert "the coming Monday" in default
+            review = await client.get_prompt("review_last_ride", {})
+            assert "list_activities" in review.messages[0].content.text  # type: ignore[union-attr]
+            with pytest.raises(MCPError) as refused:
+                await client.get_prompt("plan_week", {"startDate": "next week"})
+            assert "startDate" in str(refused.value)
 
     run_async(scenario())
 
@@ -466,3 +502,56 @@ def test_concurrent_retries_of_one_plan_plan_it_once(mcp_server: LiveServer, fac
         "/api/v1/calendar", params={"startDate": "2026-12-01", "endDate": "2026-12-31"}
     )
     assert len(calendar.json()["data"]) == 1
+
+
+# --- several processes -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second_mcp_server(
+    mcp_server: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Another ``serve`` process on the same database, as a load balancer's second backend."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**mcp_server.env, "TRAINERDAY_BASE_URL": base_url}
+    log_path = tmp_path_factory.mktemp("mcp-log-2") / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(base_url, process, log_path)
+        yield LiveServer(base_url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_any_process_answers_and_none_serves_a_stale_calendar(
+    mcp_server: LiveServer, second_mcp_server: LiveServer, factory: Factory
+):
+    key = factory.key(factory.athlete().id)
+    month = {"startDate": "2026-12-01", "endDate": "2026-12-31"}
+
+    async def scenario() -> None:
+        async with (
+            connect(mcp_server.base_url, key, "auto") as first,
+            connect(second_mcp_server.base_url, key, "legacy") as second,
+        ):
+            for client in (first, second, first, second):  # each process keeps its answer...
+                assert (await call(client, "get_calendar", **month))["data"] == []
+            planned = await call(first, "plan_workout", date="2026-12-08", title="Tempo", segments=SWEET_SPOT)
+            # ...and the other process sees the write at once: the athlete's data revision changed
+            [seen] = (await call(second, "get_calendar", **month))["data"]
+            assert seen["id"] == planned["event"]["id"]
+            assert await call(second, "delete_event", eventId=seen["id"]) == {"deletedEventId": seen["id"]}
+            assert (await call(first, "get_calendar", **month))["data"] == []
+
+    run_async(scenario())

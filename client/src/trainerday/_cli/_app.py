@@ -604,3 +604,44 @@ def fitness(
     if as_json:
         return print_json(load)
     out.print(fitness_chart(load.days, width=width))
+
+
+# --- mcp -------------------------------------------------------------------------------------------------
+
+
+@app.command("mcp")
+def mcp_server(
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="The server (default: the one you logged in to)."),
+    ] = None,
+) -> None:
+    """Serve your TrainerDay tools to a local AI assistant over standard input and output (MCP).
+
+    Add it to the assistant as a local (stdio) MCP server whose command is `trainerday mcp`. It uses the key
+    `trainerday login` stored (or TRAINERDAY_API_KEY) and forwards everything to the server's /mcp endpoint.
+    """
+    login = current_login()
+    if not login.api_key:
+        fail("not logged in: run `trainerday login`, or set TRAINERDAY_API_KEY")
+    try:
+        import anyio
+
+        from trainerday._cli._mcp import serve
+    except ImportError as missing:
+        extra = "pip install 'trainerday[mcp]'"
+        fail(f"`trainerday mcp` needs the mcp extra ({missing.name} is missing): {extra}")
+    url = (base_url or login.base_url).rstrip("/")
+    try:
+        anyio.run(serve, login.api_key, url)
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:  # one line on standard error, never a traceback
+        fail(f"cannot serve MCP from {url}/mcp: {_first_cause(error)}")
+
+
+def _first_cause(error: BaseException) -> str:
+    """The first real error inside task-group exception groups (the SDK runs the session in one)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return str(error) or type(error).__name__
