@@ -26,6 +26,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+# Run as a script, this folder is first on the path, and its mcp.py would shadow the SDK the app imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
 RECEIVER = r"""
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +68,14 @@ def setup(tmp: Path, athletes: int, url: str):  # type: ignore[no-untyped-def]
     from trainerday_server.migrate import upgrade
     from trainerday_server.webhooks.service import Owner, SecretBox, create_subscription
 
-    settings = Settings(data_dir=tmp, webhooks_worker=False, webhooks_allow_http=True, log_level="warning")
+    settings = Settings(
+        data_dir=tmp,
+        webhooks_worker=False,
+        webhooks_allow_http=True,
+        log_level="warning",
+        rate_limit="off",  # hundreds of writes a round would be refused at 600/minute
+        access_log=False,
+    )
     upgrade(settings.resolved_database_url)
     app = create_app(settings)
     secret = settings.resolved_secret_key

@@ -330,10 +330,15 @@ def test_deliveries_are_listed_only_to_their_owner(
 
 
 def test_an_event_is_written_with_its_change_or_not_at_all(
-    logged_in: TestClient, confidential: RegisteredApp, receiver: Receiver, athlete: Athlete, db: Database
+    logged_in: TestClient,
+    confidential: RegisteredApp,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    athlete: Athlete,
+    db: Database,
 ):
     connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    subscription = subscribe_app(logged_in, confidential, receiver.url)
     sessions = make_session_factory(db.engine, writer=True)
     draft = EventDraft(calendar_date=dt.date(2026, 1, 15), type="note", title="x", notes=None, workout=None)
     with pytest.raises(RuntimeError), session_scope(sessions) as session:
@@ -342,7 +347,14 @@ def test_an_event_is_written_with_its_change_or_not_at_all(
     assert count(db, WebhookEvent) == 0 and count(db, WebhookDelivery) == 0
     with session_scope(sessions) as session:
         create_event(session, athlete.id, draft)
-    assert count(db, WebhookEvent) == 1 and count(db, WebhookDelivery) == 1
+    # The write inserts the event alone, naming who it is for; the worker writes the delivery.
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(str(subscription["id"]),)]
+    assert count(db, WebhookDelivery) == 0
+    assert worker.run_once() == 1
+    assert count(db, WebhookDelivery) == 1 and len(receiver.deliveries) == 1
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(None,)]
 
 
 def test_without_subscriptions_nothing_is_written(client: TestClient, me, db: Database):
