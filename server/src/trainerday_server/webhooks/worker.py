@@ -308,7 +308,7 @@ class DeliveryWorker:
             if subscription_id in alive
         ]
         if deliveries:
-            session.execute(sa.insert(WebhookDelivery.__table__), deliveries)  # ids in list order
+            session.execute(sa.insert(_DELIVERIES), deliveries)  # ids taken in list order
         session.execute(
             sa.update(e)
             .where(e.id.in_([event.id for event in events]))
@@ -475,6 +475,7 @@ class DeliveryWorker:
         return True
 
 
+_DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
 _TO_FAN_OUT_WHERE = WebhookEvent.fanout.is_not(None)
 _TO_FAN_OUT = sa.select(WebhookEvent.id).where(_TO_FAN_OUT_WHERE)
 
