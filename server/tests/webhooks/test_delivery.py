@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from tests.conftest import TEST_SECRET, Database, Factory, bearer
+from tests.conftest import TEST_SECRET, Clock, Database, Factory, bearer
 from tests.oauth2.flow import RegisteredApp
 from tests.webhooks.conftest import (
     DELIVERIES,
@@ -520,3 +521,72 @@ def test_a_personal_subscription_follows_its_keys_scopes_and_ends_with_the_key(
     plan(client, writer, "after the key was revoked")
     assert worker.run_once() == 0
     assert receiver.types() == ["calendar_event.created"]
+
+
+def test_after_a_rotation_the_replaced_secret_signs_too_until_the_overlap_ends(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, clock: Clock
+):
+    athlete = factory.athlete()
+    headers = bearer(factory.key(athlete.id))
+    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
+    rotate = f"{SUBSCRIPTIONS}/{created['id']}/rotate-secret"
+    old = created["secret"]
+    rotated = client.post(rotate, headers=headers)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    until = dt.datetime.fromisoformat(rotated.json()["previousSecretExpiresAt"])
+    assert abs(until - dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)) < dt.timedelta(minutes=1)
+
+    plan(client, headers, "inside the overlap")
+    assert worker.run_once() == 1
+    [inside] = receiver.wait_for(1)
+    assert len(inside.headers["webhook-signature"].split(" ")) == 2
+    # A receiver that has not deployed the new secret yet accepts it, and so does one that has.
+    assert inside.verified(old)["data"]["title"] == "inside the overlap"
+    assert inside.verified(new)["data"]["title"] == "inside the overlap"
+
+    # Rotated again 25 hours ago (the app's clock moved back): the overlap of that rotation is over.
+    clock.advance(hours=-25)
+    newest = client.post(rotate, headers=headers).json()["secret"]
+    plan(client, headers, "after the overlap")
+    assert worker.run_once() == 1
+    after = receiver.wait_for(2)[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert after.verified(newest)["data"]["title"] == "after the overlap"
+    for replaced in (new, old):
+        with pytest.raises(Exception, match="signature"):
+            after.verified(replaced)
+
+
+def test_a_rotation_without_overlap_stops_the_old_secret_at_once(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, app: FastAPI
+):
+    app.state.settings.webhooks_secret_overlap_hours = 0
+    athlete = factory.athlete()
+    headers = bearer(factory.key(athlete.id))
+    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
+    rotated = client.post(f"{SUBSCRIPTIONS}/{created['id']}/rotate-secret", headers=headers).json()
+    assert rotated["previousSecretExpiresAt"] is None
+    plan(client, headers)
+    worker.run_once()
+    [delivery] = receiver.wait_for(1)
+    assert delivery.verified(rotated["secret"])["type"] == "calendar_event.created"
+    with pytest.raises(Exception, match="signature"):
+        delivery.verified(created["secret"])
+
+
+def test_moving_an_event_is_an_update(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, db: Database
+):
+    """Moving (the calendar page's drag, the MCP tool) changes the event like a PUT does."""
+    from trainerday_server.calendar.service import move_event
+
+    athlete = factory.athlete()
+    headers = bearer(factory.key(athlete.id))
+    client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
+    event = plan(client, headers)
+    with session_scope(make_session_factory(db.engine, writer=True)) as session:
+        move_event(session, athlete.id, event["id"], dt.date(2026, 1, 20))
+    worker.run_once()
+    assert receiver.types() == ["calendar_event.created", "calendar_event.updated"]
+    assert receiver.deliveries[1].json["data"]["calendarDate"] == "2026-01-20"

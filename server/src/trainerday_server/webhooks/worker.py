@@ -69,6 +69,8 @@ class Claimed:
     created_at: dt.datetime
     callback_url: str
     sealed_secret: str
+    previous_sealed_secret: str | None  # signs too until previous_secret_until, after a rotation
+    previous_secret_until: dt.datetime | None
     event_id: str
     body: str
 
@@ -266,6 +268,8 @@ class DeliveryWorker:
                     d.created_at,
                     WebhookSubscription.callback_url,
                     WebhookSubscription.sealed_secret,
+                    WebhookSubscription.previous_sealed_secret,
+                    WebhookSubscription.previous_secret_until,
                     WebhookEvent.public_id,
                     WebhookEvent.body,
                 )
@@ -355,17 +359,23 @@ class DeliveryWorker:
         return len(batch)
 
     def _send_one(self, item: Claimed) -> Outcome:
+        timestamp = self._clock()
+        sealed = [item.sealed_secret]
+        until = item.previous_secret_until
+        if item.previous_sealed_secret and until is not None and timestamp < until:
+            # Standard Webhooks: space-separated signatures, any one of which verifies. A receiver still on
+            # the replaced secret keeps accepting deliveries until the overlap ends.
+            sealed.append(item.previous_sealed_secret)
         try:
-            secret = self._box.open(item.sealed_secret)
+            opened = [self._box.open(one) for one in sealed]
         except ValueError as exc:
             return Outcome(None, b"", str(exc))
-        timestamp = self._clock()
         body = item.body.encode()
         headers = {
             "content-type": "application/json",
             "webhook-id": item.event_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Webhook(secret).sign(item.event_id, timestamp, body),
+            "webhook-signature": " ".join(Webhook(s).sign(item.event_id, timestamp, body) for s in opened),
         }
         return send(
             self._client(),
