@@ -151,10 +151,9 @@ def throughput(events: int, athletes: int) -> dict[str, float]:
 def write_latency(
     writes: int, rounds: int, *, deliver: bool = True, database_url: str | None = None
 ) -> dict[str, Any]:
-    """Alternating rounds of ``writes`` writes without and with a subscription (which goes first swaps every
-    round, so a drift in the machine's load falls on both); per round the median wall time of a write and
-    the process CPU time per write. The figures are medians over rounds of each round's ratio: another
-    process busy for a round moves both sides of that round alike."""
+    """Rounds of ``writes`` writes without and ``writes`` with a subscription; per round, the median wall
+    time and process CPU time of a write on each side. The figures are the medians over rounds of each
+    round's ratio."""
     from starlette.testclient import TestClient
 
     receiver, url = start_receiver()
@@ -172,26 +171,38 @@ def write_latency(
             wall: dict[str, list[float]] = {"off": [], "on": []}
             cpu: dict[str, list[float]] = {"off": [], "on": []}
             with TestClient(app) as client:
+                tokens = {"off": unsubscribed, "on": subscribed}
 
-                def one_round(side: str) -> None:
-                    headers = {"Authorization": f"Bearer {subscribed if side == 'on' else unsubscribed}"}
-                    timings = []
-                    cpu_started = time.process_time()
-                    for _ in range(writes):
-                        started = time.perf_counter()
-                        client.post("/api/v1/calendar/events", json=body, headers=headers).raise_for_status()
-                        timings.append(time.perf_counter() - started)
-                    cpu[side].append((time.process_time() - cpu_started) / writes * 1e6)
-                    wall[side].append(statistics.median(timings) * 1e6)
+                def write(side: str) -> tuple[float, float]:
+                    headers = {"Authorization": f"Bearer {tokens[side]}"}
+                    cpu_started, started = time.process_time(), time.perf_counter()
+                    client.post("/api/v1/calendar/events", json=body, headers=headers).raise_for_status()
+                    return time.perf_counter() - started, time.process_time() - cpu_started
 
-                for side in ("off", "on", "off", "on"):  # warm up: caches, statements, the worker
-                    one_round(side)
+                def one_round() -> None:
+                    # The emit alone: writes alternate one by one (which side goes first swaps each pair),
+                    # so whatever else the machine does falls on both sides alike. With the worker
+                    # delivering, in blocks: its work follows the subscribed writes, as in a process where
+                    # every write has a subscriber against one where none has.
+                    timings: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+                    pair = ("off", "on") if len(wall["off"]) % 2 == 0 else ("on", "off")  # swapped each round
+                    if deliver:
+                        order = [pair[0]] * writes + [pair[1]] * writes
+                    else:
+                        order = [side for n in range(writes) for side in (pair if n % 2 else pair[::-1])]
+                    for side in order:
+                        timings[side].append(write(side))
+                    for side, measured in timings.items():
+                        wall[side].append(statistics.median(t for t, _ in measured) * 1e6)
+                        cpu[side].append(statistics.median(c for _, c in measured) * 1e6)
+
+                for _ in range(2):  # warm up: caches, statements, the worker
+                    one_round()
                 for side in wall:
                     wall[side].clear()
                     cpu[side].clear()
                 for n in range(rounds):
-                    for side in ("off", "on") if n % 2 == 0 else ("on", "off"):
-                        one_round(side)
+                    one_round()
                     print(
                         f"  round {n + 1:2d}: a write without a subscription {wall['off'][-1]:6.0f} µs, "
                         f"with one {wall['on'][-1]:6.0f} µs "
