@@ -7,6 +7,7 @@ waiting; the receiver is a real HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,8 @@ from tests.webhooks.conftest import (
     DELIVERIES,
     RETRY_DELAYS,
     SUBSCRIPTIONS,
+    Subscribed,
     WorkerClock,
-    connect,
-    subscribe_app,
 )
 from tests.webhooks.receiver import Receiver
 from trainerday_server.calendar.service import EventDraft, create_event
@@ -60,12 +60,14 @@ def test_an_app_is_told_of_a_ride_and_the_signature_verifies(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
     samples: Path,
 ):
-    app = connect(logged_in, confidential, "activities:read activities:write")
-    secret = subscribe_app(logged_in, confidential, receiver.url)["secret"]
+    subscription = app_subscription("activities:read activities:write")
+    app = subscription.app
+    secret = subscription.secret
     ride = upload(logged_in, app.headers, samples)
 
     assert worker.run_once() == 1
@@ -93,16 +95,14 @@ def test_an_app_is_told_of_a_ride_and_the_signature_verifies(
 
 def test_an_app_gets_only_the_events_its_grant_can_read(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
     samples: Path,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     upload(logged_in, mine, samples)
     event = plan(logged_in, mine)
     logged_in.patch("/api/v1/athlete", headers=mine, json={"ftp": 280})
@@ -115,15 +115,13 @@ def test_an_app_gets_only_the_events_its_grant_can_read(
 
 def test_events_a_subscription_did_not_ask_for_are_not_sent(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read athlete:read")
-    subscribe_app(logged_in, confidential, receiver.url, events=["athlete.updated"])
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read athlete:read", events=["athlete.updated"])
+    mine = subscription.headers
     plan(logged_in, mine)
     logged_in.patch("/api/v1/athlete", headers=mine, json={"name": "Renamed"})  # not FTP or zones
     logged_in.patch("/api/v1/athlete", headers=mine, json={"ftp": 301})
@@ -136,13 +134,12 @@ def test_disconnecting_sends_connection_revoked_and_nothing_after(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     plan(logged_in, mine, "before")
     gone = logged_in.delete(f"/api/v1/athlete/connections/{confidential.client_id}", headers=mine)
     assert gone.status_code == 204
@@ -158,12 +155,13 @@ def test_disconnecting_sends_connection_revoked_and_nothing_after(
 
 
 def test_every_change_is_an_event_for_a_personal_subscription(
-    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, samples: Path
+    client: TestClient,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    own_subscription: Subscribed,
+    samples: Path,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
-    assert created.status_code == 201
+    headers = own_subscription.headers
     ride = upload(client, headers, samples)
     client.patch(f"/api/v1/activities/{ride['id']}", headers=headers, json={"name": "Renamed ride"})
     client.delete(f"/api/v1/activities/{ride['id']}", headers=headers)
@@ -194,7 +192,7 @@ def test_every_change_is_an_event_for_a_personal_subscription(
         "athlete.updated",
     ]
     assert receiver.types() == expected
-    payloads = [d.verified(created.json()["secret"]) for d in receiver.deliveries]
+    payloads = [d.verified(own_subscription.secret) for d in receiver.deliveries]
     assert payloads[1]["data"]["name"] == "Renamed ride"
     assert payloads[2]["data"] == {"id": ride["id"]}
     assert payloads[7]["data"]["title"] == "W2"
@@ -205,15 +203,13 @@ def test_retries_follow_the_schedule_and_the_event_arrives_once(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    subscription = app_subscription("calendar:read")
     receiver.down()  # refused connections for the first two attempts
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    plan(logged_in, subscription.headers)
 
     assert worker.run_once() == 1
     [pending] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
@@ -242,16 +238,13 @@ def test_retries_follow_the_schedule_and_the_event_arrives_once(
 
 def test_deliveries_keep_their_order_behind_a_failure(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     titles = [f"event {i}" for i in range(5)]
     for title in titles:
         plan(logged_in, mine, title)
@@ -267,15 +260,13 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
     db: Database,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscription = subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     plan(logged_in, mine)
     receiver.fail_status = 500
     receiver.failures_to_come = len(RETRY_DELAYS) + 1
@@ -284,7 +275,7 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
         assert worker.run_once() == 1
     [dead] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
     assert (dead["status"], dead["attempts"], dead["lastResponseCode"]) == ("dead", 4, 500)
-    shown = logged_in.get(f"{SUBSCRIPTIONS}/{subscription['id']}", auth=confidential.basic).json()
+    shown = logged_in.get(f"{SUBSCRIPTIONS}/{subscription.id}", auth=confidential.basic).json()
     assert shown["disabledAt"] is not None and "HTTP 500" in shown["disabledReason"]
 
     # Disabled: changes are no longer queued for it.
@@ -293,7 +284,7 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
     assert count(db, WebhookEvent) == events_before
 
     # Turned back on (its callback answers the challenge again), and the dead event replayed by hand.
-    enabled = logged_in.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", auth=confidential.basic)
+    enabled = logged_in.post(f"{SUBSCRIPTIONS}/{subscription.id}/enable", auth=confidential.basic)
     assert enabled.status_code == 200 and enabled.json()["disabledAt"] is None
     again = logged_in.post(f"{DELIVERIES}/{dead['id']}/redeliver", auth=confidential.basic)
     assert again.status_code == 202
@@ -306,40 +297,34 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
 def test_deliveries_are_listed_only_to_their_owner(
     logged_in: TestClient,
     confidential: RegisteredApp,
-    receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
-    athlete: Athlete,
-    factory: Factory,
     db: Database,
 ):
     from tests.oauth2.flow import register_app
 
-    connect(logged_in, confidential, "calendar:read")
-    subscription = subscribe_app(logged_in, confidential, receiver.url)
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    subscription = app_subscription("calendar:read")
+    plan(logged_in, subscription.headers)
     worker.run_once()
     [delivery] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
     other = register_app(db.engine, name="Other")
     assert logged_in.get(DELIVERIES, auth=other.basic).json() == {"data": []}
-    missing = logged_in.get(DELIVERIES, params={"subscriptionId": subscription["id"]}, auth=other.basic)
+    missing = logged_in.get(DELIVERIES, params={"subscriptionId": subscription.id}, auth=other.basic)
     assert missing.status_code == 404
     assert logged_in.post(f"{DELIVERIES}/{delivery['id']}/redeliver", auth=other.basic).status_code == 404
-    filtered = logged_in.get(
-        DELIVERIES, params={"subscriptionId": subscription["id"]}, auth=confidential.basic
-    )
+    filtered = logged_in.get(DELIVERIES, params={"subscriptionId": subscription.id}, auth=confidential.basic)
     assert [d["id"] for d in filtered.json()["data"]] == [delivery["id"]]
 
 
 def test_an_event_is_written_with_its_change_or_not_at_all(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
     db: Database,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscription = subscribe_app(logged_in, confidential, receiver.url)
+    subscription = app_subscription("calendar:read")
     sessions = make_session_factory(db.engine, writer=True)
     draft = EventDraft(calendar_date=dt.date(2026, 1, 15), type="note", title="x", notes=None, workout=None)
     with pytest.raises(RuntimeError), session_scope(sessions) as session:
@@ -350,7 +335,7 @@ def test_an_event_is_written_with_its_change_or_not_at_all(
         create_event(session, athlete.id, draft)
     # The write inserts the event alone, naming who it is for; the worker writes the delivery.
     with db.engine.connect() as conn:
-        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(str(subscription["id"]),)]
+        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(str(subscription.id),)]
     assert count(db, WebhookDelivery) == 0
     assert worker.run_once() == 1
     assert count(db, WebhookDelivery) == 1 and len(receiver.deliveries) == 1
@@ -367,16 +352,14 @@ def test_a_wrong_server_secret_cannot_sign(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
-    athlete: Athlete,
-    factory: Factory,
+    app_subscription: Callable[..., Subscribed],
     db,
 ):
     from trainerday_server.webhooks.urls import Policy
     from trainerday_server.webhooks.worker import WorkerConfig
 
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    subscription = app_subscription("calendar:read")
+    plan(logged_in, subscription.headers)
     config = WorkerConfig(retry_delays=RETRY_DELAYS, policy=Policy(allow_http=True))
     stranger = DeliveryWorker(db.engine, b"another-secret-" + TEST_SECRET.encode(), config)
     assert stranger.run_once() == 1
@@ -390,11 +373,9 @@ def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_on
     receiver: Receiver,
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    factory: Factory,
+    own_subscription: Subscribed,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    subscription = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
+    headers = own_subscription.headers
     plan(client, headers, "first")
     plan(client, headers, "second")
     receiver.failures_to_come = len(RETRY_DELAYS) + 1
@@ -405,7 +386,7 @@ def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_on
     assert worker.run_once() == 0  # disabled: the second waits
     statuses = [d["status"] for d in client.get(DELIVERIES, headers=headers).json()["data"]]
     assert statuses == ["pending", "dead"]
-    assert client.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", headers=headers).status_code == 200
+    assert client.post(f"{SUBSCRIPTIONS}/{own_subscription.id}/enable", headers=headers).status_code == 200
     assert worker.run_once() == 1
     assert [d.json["data"]["title"] for d in receiver.deliveries] == ["second"]
 
@@ -415,12 +396,10 @@ def test_finished_deliveries_are_forgotten_after_thirty_days_pending_ones_never(
     receiver: Receiver,
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    factory: Factory,
+    own_subscription: Subscribed,
     db: Database,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
+    headers = own_subscription.headers
     plan(client, headers, "sent")
     assert worker.run_once() == 1
     receiver.down()
@@ -481,8 +460,8 @@ def test_workers_side_by_side_send_each_delivery_once_and_in_order(
 
 def test_connection_revoked_outlives_a_deleted_account(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
     db: Database,
@@ -490,8 +469,7 @@ def test_connection_revoked_outlives_a_deleted_account(
     """What account deletion (the web pages' ``delete_account``) is to do, first thing in its transaction."""
     from trainerday_server.webhooks import outbox
 
-    connect(logged_in, confidential, "athlete:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    app_subscription("athlete:read")
     with session_scope(make_session_factory(db.engine, writer=True)) as session:
         outbox.emit(session, athlete.id, "connection.revoked", {"reason": "account_deleted"})
         session.delete(session.get(Athlete, athlete.id))
@@ -524,13 +502,11 @@ def test_a_personal_subscription_follows_its_keys_scopes_and_ends_with_the_key(
 
 
 def test_after_a_rotation_the_replaced_secret_signs_too_until_the_overlap_ends(
-    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, clock: Clock
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, clock: Clock
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
-    rotate = f"{SUBSCRIPTIONS}/{created['id']}/rotate-secret"
-    old = created["secret"]
+    headers = own_subscription.headers
+    rotate = f"{SUBSCRIPTIONS}/{own_subscription.id}/rotate-secret"
+    old = own_subscription.secret
     rotated = client.post(rotate, headers=headers)
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["secret"]
@@ -559,34 +535,29 @@ def test_after_a_rotation_the_replaced_secret_signs_too_until_the_overlap_ends(
 
 
 def test_a_rotation_without_overlap_stops_the_old_secret_at_once(
-    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, app: FastAPI
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, app: FastAPI
 ):
     app.state.settings.webhooks_secret_overlap_hours = 0
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
-    rotated = client.post(f"{SUBSCRIPTIONS}/{created['id']}/rotate-secret", headers=headers).json()
+    headers = own_subscription.headers
+    rotated = client.post(f"{SUBSCRIPTIONS}/{own_subscription.id}/rotate-secret", headers=headers).json()
     assert rotated["previousSecretExpiresAt"] is None
     plan(client, headers)
     worker.run_once()
     [delivery] = receiver.wait_for(1)
     assert delivery.verified(rotated["secret"])["type"] == "calendar_event.created"
     with pytest.raises(Exception, match="signature"):
-        delivery.verified(created["secret"])
+        delivery.verified(own_subscription.secret)
 
 
 def test_moving_an_event_is_an_update(
-    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, db: Database
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, db: Database
 ):
     """Moving (the calendar page's drag, the MCP tool) changes the event like a PUT does."""
     from trainerday_server.calendar.service import move_event
 
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
-    event = plan(client, headers)
+    event = plan(client, own_subscription.headers)
     with session_scope(make_session_factory(db.engine, writer=True)) as session:
-        move_event(session, athlete.id, event["id"], dt.date(2026, 1, 20))
+        move_event(session, own_subscription.athlete_id, event["id"], dt.date(2026, 1, 20))
     worker.run_once()
     assert receiver.types() == ["calendar_event.created", "calendar_event.updated"]
     assert receiver.deliveries[1].json["data"]["calendarDate"] == "2026-01-20"
