@@ -258,7 +258,7 @@ def main() -> None:
         "--athletes", default="1,20", help="comma-separated: one throughput run for each ('' for none)"
     )
     parser.add_argument("--writes", type=int, default=20, help="writes per round and side")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=15, help="0: throughput only")
     parser.add_argument(
         "--postgres", metavar="URL", help="measure the writes on PostgreSQL (a scratch database)"
     )
@@ -269,7 +269,7 @@ def main() -> None:
         print(f"  {result}", flush=True)
         results["throughput"].append(result)
     # Events queued but not sent (the emit alone), then sent by the worker alongside, as inside `serve`.
-    for deliver in (False, True):
+    for deliver in (False, True) if args.rounds > 0 else ():
         with scratch_postgres(args.postgres) as database_url:
             result = write_latency(args.writes, args.rounds, deliver=deliver, database_url=database_url)
         print(
