@@ -561,3 +561,34 @@ def test_moving_an_event_is_an_update(
     worker.run_once()
     assert receiver.types() == ["calendar_event.created", "calendar_event.updated"]
     assert receiver.deliveries[1].json["data"]["calendarDate"] == "2026-01-20"
+
+
+def test_events_of_one_athlete_are_numbered_in_commit_order_on_postgresql(
+    own_subscription: Subscribed, db: Database
+):
+    """Delivery order is event id order: a second writer for the same athlete waits, at its emit, for the
+    first to commit, so it cannot take a lower id and commit after it."""
+    import threading
+
+    from trainerday_server.webhooks import outbox
+
+    if db.backend != "postgres":
+        pytest.skip("SQLite has one writer at a time: there is no interleaving to order")
+    sessions = make_session_factory(db.engine, writer=True)
+    second_done = threading.Event()
+
+    def second() -> None:
+        with session_scope(sessions) as session:
+            outbox.emit(session, own_subscription.athlete_id, "workout.created", {"id": 2})
+        second_done.set()
+
+    with session_scope(sessions) as session:
+        outbox.emit(session, own_subscription.athlete_id, "workout.created", {"id": 1})
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not second_done.wait(0.5)  # held at its emit until this transaction commits
+    thread.join(10)
+    assert second_done.is_set()
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(WebhookEvent.body).order_by(WebhookEvent.id)).scalars().all()
+    assert ['"data":{"id":1}' in rows[0], '"data":{"id":2}' in rows[1]] == [True, True]

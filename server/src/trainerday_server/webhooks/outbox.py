@@ -161,7 +161,7 @@ Statements = tuple[Any, Any, Any]
 
 def _statements() -> tuple[Statements, Statements]:
     """The entitlement queries (one app, every app, apps and the athlete's own), plain for SQLite and, for
-    PostgreSQL, joined to the athlete's row locked ``FOR UPDATE``.
+    PostgreSQL, joined to the athlete's row, locked.
 
     Delivery order is event id order, so ids of one athlete's events must be taken in the order their
     transactions commit: holding the athlete's row from before the id is taken until the commit does that
@@ -201,7 +201,9 @@ def _statements() -> tuple[Statements, Statements]:
             sa.select(found.c.id, found.c.events, found.c.scopes)
             .select_from(athletes.outerjoin(found, sa.true()))
             .where(athletes.c.id == athlete)
-            .with_for_update(of=athletes)
+            # NO KEY UPDATE, as an UPDATE of the row takes: it orders emitters, and does not hold up
+            # other transactions inserting rows that reference the athlete (their key-share checks).
+            .with_for_update(of=athletes, key_share=True)
         )
 
     return plain, (locking(plain[0]), locking(plain[1]), locking(plain[2]))
