@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
     webhooks_timeout_seconds: float = 5.0
     webhooks_poll_seconds: float = 1.0
+    # After a rotation the replaced secret signs too, beside the new one, for this long (0: not at all).
+    webhooks_secret_overlap_hours: float = Field(default=24.0, ge=0, le=24 * 30)
     # Browser origins allowed to call the API and the token endpoints (CORS): comma- or space-separated,
     # "*" for any. Empty: none (server-side clients need no CORS).
     cors_origins: str = ""

@@ -4,18 +4,19 @@ the real OAuth flow, and a delivery worker the test runs round by round on a clo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import TEST_SECRET, Database
+from tests.conftest import TEST_SECRET, Database, Factory, bearer
 from tests.oauth2.conftest import athlete, confidential, logged_in, public  # noqa: F401 - fixtures used here
 from tests.oauth2.flow import Authorization, RegisteredApp
 from tests.webhooks.receiver import Receiver
 from trainerday_server.config import Settings
+from trainerday_server.models import Athlete
 from trainerday_server.models.base import utcnow
 from trainerday_server.webhooks.urls import Policy
 from trainerday_server.webhooks.worker import DeliveryWorker, WorkerConfig
@@ -93,3 +94,43 @@ def subscribe_app(client: TestClient, app: RegisteredApp, url: str, events: list
     response = client.post(SUBSCRIPTIONS, json=body, auth=app.basic)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """A subscription to the test's receiver, and the athlete whose changes it is told of."""
+
+    id: int
+    secret: str
+    athlete_id: int
+    headers: dict[str, str]  # the athlete's own personal key, every scope: for making changes
+    app: ConnectedApp | None = None  # for an app's subscription: its access token from the athlete
+
+
+@pytest.fixture
+def own_subscription(client: TestClient, receiver: Receiver, factory: Factory) -> Subscribed:
+    """An athlete subscribed to their own events with a personal key (every scope, every event type)."""
+    someone = factory.athlete()
+    headers = bearer(factory.key(someone.id))
+    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
+    assert created.status_code == 201, created.text
+    return Subscribed(created.json()["id"], created.json()["secret"], someone.id, headers)
+
+
+@pytest.fixture
+def app_subscription(
+    logged_in: TestClient,  # noqa: F811 - the fixtures imported above
+    confidential: RegisteredApp,  # noqa: F811
+    receiver: Receiver,
+    athlete: Athlete,  # noqa: F811
+    factory: Factory,
+) -> Callable[..., Subscribed]:
+    """``subscribe(scope, events=None)``: the athlete connects the confidential app for ``scope``, and the
+    app subscribes to the receiver (for ``events``, or all)."""
+
+    def subscribe(scope: str, events: list[str] | None = None) -> Subscribed:
+        app = connect(logged_in, confidential, scope)
+        created = subscribe_app(logged_in, confidential, receiver.url, events)
+        return Subscribed(created["id"], created["secret"], athlete.id, bearer(factory.key(athlete.id)), app)
+
+    return subscribe

@@ -7,21 +7,22 @@ waiting; the receiver is a real HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from tests.conftest import TEST_SECRET, Database, Factory, bearer
+from tests.conftest import TEST_SECRET, Clock, Database, Factory, bearer
 from tests.oauth2.flow import RegisteredApp
 from tests.webhooks.conftest import (
     DELIVERIES,
     RETRY_DELAYS,
     SUBSCRIPTIONS,
+    Subscribed,
     WorkerClock,
-    connect,
-    subscribe_app,
 )
 from tests.webhooks.receiver import Receiver
 from trainerday_server.calendar.service import EventDraft, create_event
@@ -59,12 +60,14 @@ def test_an_app_is_told_of_a_ride_and_the_signature_verifies(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
     samples: Path,
 ):
-    app = connect(logged_in, confidential, "activities:read activities:write")
-    secret = subscribe_app(logged_in, confidential, receiver.url)["secret"]
+    subscription = app_subscription("activities:read activities:write")
+    app = subscription.app
+    secret = subscription.secret
     ride = upload(logged_in, app.headers, samples)
 
     assert worker.run_once() == 1
@@ -92,16 +95,14 @@ def test_an_app_is_told_of_a_ride_and_the_signature_verifies(
 
 def test_an_app_gets_only_the_events_its_grant_can_read(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
     samples: Path,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     upload(logged_in, mine, samples)
     event = plan(logged_in, mine)
     logged_in.patch("/api/v1/athlete", headers=mine, json={"ftp": 280})
@@ -114,15 +115,13 @@ def test_an_app_gets_only_the_events_its_grant_can_read(
 
 def test_events_a_subscription_did_not_ask_for_are_not_sent(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read athlete:read")
-    subscribe_app(logged_in, confidential, receiver.url, events=["athlete.updated"])
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read athlete:read", events=["athlete.updated"])
+    mine = subscription.headers
     plan(logged_in, mine)
     logged_in.patch("/api/v1/athlete", headers=mine, json={"name": "Renamed"})  # not FTP or zones
     logged_in.patch("/api/v1/athlete", headers=mine, json={"ftp": 301})
@@ -135,13 +134,12 @@ def test_disconnecting_sends_connection_revoked_and_nothing_after(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     plan(logged_in, mine, "before")
     gone = logged_in.delete(f"/api/v1/athlete/connections/{confidential.client_id}", headers=mine)
     assert gone.status_code == 204
@@ -157,12 +155,13 @@ def test_disconnecting_sends_connection_revoked_and_nothing_after(
 
 
 def test_every_change_is_an_event_for_a_personal_subscription(
-    client: TestClient, receiver: Receiver, worker: DeliveryWorker, factory: Factory, samples: Path
+    client: TestClient,
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    own_subscription: Subscribed,
+    samples: Path,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    created = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
-    assert created.status_code == 201
+    headers = own_subscription.headers
     ride = upload(client, headers, samples)
     client.patch(f"/api/v1/activities/{ride['id']}", headers=headers, json={"name": "Renamed ride"})
     client.delete(f"/api/v1/activities/{ride['id']}", headers=headers)
@@ -193,7 +192,7 @@ def test_every_change_is_an_event_for_a_personal_subscription(
         "athlete.updated",
     ]
     assert receiver.types() == expected
-    payloads = [d.verified(created.json()["secret"]) for d in receiver.deliveries]
+    payloads = [d.verified(own_subscription.secret) for d in receiver.deliveries]
     assert payloads[1]["data"]["name"] == "Renamed ride"
     assert payloads[2]["data"] == {"id": ride["id"]}
     assert payloads[7]["data"]["title"] == "W2"
@@ -204,15 +203,13 @@ def test_retries_follow_the_schedule_and_the_event_arrives_once(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    subscription = app_subscription("calendar:read")
     receiver.down()  # refused connections for the first two attempts
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    plan(logged_in, subscription.headers)
 
     assert worker.run_once() == 1
     [pending] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
@@ -241,16 +238,13 @@ def test_retries_follow_the_schedule_and_the_event_arrives_once(
 
 def test_deliveries_keep_their_order_behind_a_failure(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     titles = [f"event {i}" for i in range(5)]
     for title in titles:
         plan(logged_in, mine, title)
@@ -266,15 +260,13 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    athlete: Athlete,
-    factory: Factory,
     db: Database,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscription = subscribe_app(logged_in, confidential, receiver.url)
-    mine = bearer(factory.key(athlete.id))
+    subscription = app_subscription("calendar:read")
+    mine = subscription.headers
     plan(logged_in, mine)
     receiver.fail_status = 500
     receiver.failures_to_come = len(RETRY_DELAYS) + 1
@@ -283,7 +275,7 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
         assert worker.run_once() == 1
     [dead] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
     assert (dead["status"], dead["attempts"], dead["lastResponseCode"]) == ("dead", 4, 500)
-    shown = logged_in.get(f"{SUBSCRIPTIONS}/{subscription['id']}", auth=confidential.basic).json()
+    shown = logged_in.get(f"{SUBSCRIPTIONS}/{subscription.id}", auth=confidential.basic).json()
     assert shown["disabledAt"] is not None and "HTTP 500" in shown["disabledReason"]
 
     # Disabled: changes are no longer queued for it.
@@ -292,7 +284,7 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
     assert count(db, WebhookEvent) == events_before
 
     # Turned back on (its callback answers the challenge again), and the dead event replayed by hand.
-    enabled = logged_in.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", auth=confidential.basic)
+    enabled = logged_in.post(f"{SUBSCRIPTIONS}/{subscription.id}/enable", auth=confidential.basic)
     assert enabled.status_code == 200 and enabled.json()["disabledAt"] is None
     again = logged_in.post(f"{DELIVERIES}/{dead['id']}/redeliver", auth=confidential.basic)
     assert again.status_code == 202
@@ -305,35 +297,34 @@ def test_a_delivery_that_never_succeeds_dies_and_disables_the_subscription(
 def test_deliveries_are_listed_only_to_their_owner(
     logged_in: TestClient,
     confidential: RegisteredApp,
-    receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
-    athlete: Athlete,
-    factory: Factory,
     db: Database,
 ):
     from tests.oauth2.flow import register_app
 
-    connect(logged_in, confidential, "calendar:read")
-    subscription = subscribe_app(logged_in, confidential, receiver.url)
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    subscription = app_subscription("calendar:read")
+    plan(logged_in, subscription.headers)
     worker.run_once()
     [delivery] = logged_in.get(DELIVERIES, auth=confidential.basic).json()["data"]
     other = register_app(db.engine, name="Other")
     assert logged_in.get(DELIVERIES, auth=other.basic).json() == {"data": []}
-    missing = logged_in.get(DELIVERIES, params={"subscriptionId": subscription["id"]}, auth=other.basic)
+    missing = logged_in.get(DELIVERIES, params={"subscriptionId": subscription.id}, auth=other.basic)
     assert missing.status_code == 404
     assert logged_in.post(f"{DELIVERIES}/{delivery['id']}/redeliver", auth=other.basic).status_code == 404
-    filtered = logged_in.get(
-        DELIVERIES, params={"subscriptionId": subscription["id"]}, auth=confidential.basic
-    )
+    filtered = logged_in.get(DELIVERIES, params={"subscriptionId": subscription.id}, auth=confidential.basic)
     assert [d["id"] for d in filtered.json()["data"]] == [delivery["id"]]
 
 
 def test_an_event_is_written_with_its_change_or_not_at_all(
-    logged_in: TestClient, confidential: RegisteredApp, receiver: Receiver, athlete: Athlete, db: Database
+    logged_in: TestClient,
+    receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
+    worker: DeliveryWorker,
+    athlete: Athlete,
+    db: Database,
 ):
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    subscription = app_subscription("calendar:read")
     sessions = make_session_factory(db.engine, writer=True)
     draft = EventDraft(calendar_date=dt.date(2026, 1, 15), type="note", title="x", notes=None, workout=None)
     with pytest.raises(RuntimeError), session_scope(sessions) as session:
@@ -342,7 +333,14 @@ def test_an_event_is_written_with_its_change_or_not_at_all(
     assert count(db, WebhookEvent) == 0 and count(db, WebhookDelivery) == 0
     with session_scope(sessions) as session:
         create_event(session, athlete.id, draft)
-    assert count(db, WebhookEvent) == 1 and count(db, WebhookDelivery) == 1
+    # The write inserts the event alone, naming who it is for; the worker writes the delivery.
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(str(subscription.id),)]
+    assert count(db, WebhookDelivery) == 0
+    assert worker.run_once() == 1
+    assert count(db, WebhookDelivery) == 1 and len(receiver.deliveries) == 1
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.select(WebhookEvent.fanout)).all() == [(None,)]
 
 
 def test_without_subscriptions_nothing_is_written(client: TestClient, me, db: Database):
@@ -354,16 +352,14 @@ def test_a_wrong_server_secret_cannot_sign(
     logged_in: TestClient,
     confidential: RegisteredApp,
     receiver: Receiver,
-    athlete: Athlete,
-    factory: Factory,
+    app_subscription: Callable[..., Subscribed],
     db,
 ):
     from trainerday_server.webhooks.urls import Policy
     from trainerday_server.webhooks.worker import WorkerConfig
 
-    connect(logged_in, confidential, "calendar:read")
-    subscribe_app(logged_in, confidential, receiver.url)
-    plan(logged_in, bearer(factory.key(athlete.id)))
+    subscription = app_subscription("calendar:read")
+    plan(logged_in, subscription.headers)
     config = WorkerConfig(retry_delays=RETRY_DELAYS, policy=Policy(allow_http=True))
     stranger = DeliveryWorker(db.engine, b"another-secret-" + TEST_SECRET.encode(), config)
     assert stranger.run_once() == 1
@@ -377,11 +373,9 @@ def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_on
     receiver: Receiver,
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    factory: Factory,
+    own_subscription: Subscribed,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    subscription = client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers).json()
+    headers = own_subscription.headers
     plan(client, headers, "first")
     plan(client, headers, "second")
     receiver.failures_to_come = len(RETRY_DELAYS) + 1
@@ -392,7 +386,7 @@ def test_what_waits_behind_a_delivery_that_disabled_its_subscription_goes_out_on
     assert worker.run_once() == 0  # disabled: the second waits
     statuses = [d["status"] for d in client.get(DELIVERIES, headers=headers).json()["data"]]
     assert statuses == ["pending", "dead"]
-    assert client.post(f"{SUBSCRIPTIONS}/{subscription['id']}/enable", headers=headers).status_code == 200
+    assert client.post(f"{SUBSCRIPTIONS}/{own_subscription.id}/enable", headers=headers).status_code == 200
     assert worker.run_once() == 1
     assert [d.json["data"]["title"] for d in receiver.deliveries] == ["second"]
 
@@ -402,12 +396,10 @@ def test_finished_deliveries_are_forgotten_after_thirty_days_pending_ones_never(
     receiver: Receiver,
     worker: DeliveryWorker,
     worker_clock: WorkerClock,
-    factory: Factory,
+    own_subscription: Subscribed,
     db: Database,
 ):
-    athlete = factory.athlete()
-    headers = bearer(factory.key(athlete.id))
-    client.post(SUBSCRIPTIONS, json={"callbackUrl": receiver.url}, headers=headers)
+    headers = own_subscription.headers
     plan(client, headers, "sent")
     assert worker.run_once() == 1
     receiver.down()
@@ -468,8 +460,8 @@ def test_workers_side_by_side_send_each_delivery_once_and_in_order(
 
 def test_connection_revoked_outlives_a_deleted_account(
     logged_in: TestClient,
-    confidential: RegisteredApp,
     receiver: Receiver,
+    app_subscription: Callable[..., Subscribed],
     worker: DeliveryWorker,
     athlete: Athlete,
     db: Database,
@@ -477,8 +469,7 @@ def test_connection_revoked_outlives_a_deleted_account(
     """What account deletion (the web pages' ``delete_account``) is to do, first thing in its transaction."""
     from trainerday_server.webhooks import outbox
 
-    connect(logged_in, confidential, "athlete:read")
-    subscribe_app(logged_in, confidential, receiver.url)
+    app_subscription("athlete:read")
     with session_scope(make_session_factory(db.engine, writer=True)) as session:
         outbox.emit(session, athlete.id, "connection.revoked", {"reason": "account_deleted"})
         session.delete(session.get(Athlete, athlete.id))
@@ -508,3 +499,96 @@ def test_a_personal_subscription_follows_its_keys_scopes_and_ends_with_the_key(
     plan(client, writer, "after the key was revoked")
     assert worker.run_once() == 0
     assert receiver.types() == ["calendar_event.created"]
+
+
+def test_after_a_rotation_the_replaced_secret_signs_too_until_the_overlap_ends(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, clock: Clock
+):
+    headers = own_subscription.headers
+    rotate = f"{SUBSCRIPTIONS}/{own_subscription.id}/rotate-secret"
+    old = own_subscription.secret
+    rotated = client.post(rotate, headers=headers)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    until = dt.datetime.fromisoformat(rotated.json()["previousSecretExpiresAt"])
+    assert abs(until - dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)) < dt.timedelta(minutes=1)
+
+    plan(client, headers, "inside the overlap")
+    assert worker.run_once() == 1
+    [inside] = receiver.wait_for(1)
+    assert len(inside.headers["webhook-signature"].split(" ")) == 2
+    # A receiver that has not deployed the new secret yet accepts it, and so does one that has.
+    assert inside.verified(old)["data"]["title"] == "inside the overlap"
+    assert inside.verified(new)["data"]["title"] == "inside the overlap"
+
+    # Rotated again 25 hours ago (the app's clock moved back): the overlap of that rotation is over.
+    clock.advance(hours=-25)
+    newest = client.post(rotate, headers=headers).json()["secret"]
+    plan(client, headers, "after the overlap")
+    assert worker.run_once() == 1
+    after = receiver.wait_for(2)[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert after.verified(newest)["data"]["title"] == "after the overlap"
+    for replaced in (new, old):
+        with pytest.raises(Exception, match="signature"):
+            after.verified(replaced)
+
+
+def test_a_rotation_without_overlap_stops_the_old_secret_at_once(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, app: FastAPI
+):
+    app.state.settings.webhooks_secret_overlap_hours = 0
+    headers = own_subscription.headers
+    rotated = client.post(f"{SUBSCRIPTIONS}/{own_subscription.id}/rotate-secret", headers=headers).json()
+    assert rotated["previousSecretExpiresAt"] is None
+    plan(client, headers)
+    worker.run_once()
+    [delivery] = receiver.wait_for(1)
+    assert delivery.verified(rotated["secret"])["type"] == "calendar_event.created"
+    with pytest.raises(Exception, match="signature"):
+        delivery.verified(own_subscription.secret)
+
+
+def test_moving_an_event_is_an_update(
+    client: TestClient, receiver: Receiver, worker: DeliveryWorker, own_subscription: Subscribed, db: Database
+):
+    """Moving (the calendar page's drag, the MCP tool) changes the event like a PUT does."""
+    from trainerday_server.calendar.service import move_event
+
+    event = plan(client, own_subscription.headers)
+    with session_scope(make_session_factory(db.engine, writer=True)) as session:
+        move_event(session, own_subscription.athlete_id, event["id"], dt.date(2026, 1, 20))
+    worker.run_once()
+    assert receiver.types() == ["calendar_event.created", "calendar_event.updated"]
+    assert receiver.deliveries[1].json["data"]["calendarDate"] == "2026-01-20"
+
+
+def test_events_of_one_athlete_are_numbered_in_commit_order_on_postgresql(
+    own_subscription: Subscribed, db: Database
+):
+    """Delivery order is event id order: a second writer for the same athlete waits, at its emit, for the
+    first to commit, so it cannot take a lower id and commit after it."""
+    import threading
+
+    from trainerday_server.webhooks import outbox
+
+    if db.backend != "postgres":
+        pytest.skip("SQLite has one writer at a time: there is no interleaving to order")
+    sessions = make_session_factory(db.engine, writer=True)
+    second_done = threading.Event()
+
+    def second() -> None:
+        with session_scope(sessions) as session:
+            outbox.emit(session, own_subscription.athlete_id, "workout.created", {"id": 2})
+        second_done.set()
+
+    with session_scope(sessions) as session:
+        outbox.emit(session, own_subscription.athlete_id, "workout.created", {"id": 1})
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not second_done.wait(0.5)  # held at its emit until this transaction commits
+    thread.join(10)
+    assert second_done.is_set()
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(WebhookEvent.body).order_by(WebhookEvent.id)).scalars().all()
+    assert ['"data":{"id":1}' in rows[0], '"data":{"id":2}' in rows[1]] == [True, True]

@@ -139,9 +139,9 @@ def create_event(
     fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
 
     def create() -> idempotency.StoredResponse:
-        event = service.create_event(session, me.athlete_id, draft)
+        event, payload = service.create_event_with_json(session, me.athlete_id, draft)
         location = f"/api/v1/calendar/events/{event.id}"
-        return idempotency.StoredResponse(201, _event_body(session, me, event), location)
+        return idempotency.StoredResponse(201, payload.json(), location)
 
     answer = idempotency.once(session, me.athlete_id, idempotency_key, fingerprint, create)
     headers = {"Location": answer.location} if answer.location else None
@@ -164,8 +164,8 @@ def replace_event(
     session: SessionDep,
     me: Annotated[Principal, require_scope("calendar:write")],
 ) -> Response:
-    event = service.replace_event(session, me.athlete_id, event_id, _draft(body, me, request))
-    return Response(_event_body(session, me, event), media_type=JSON)
+    _, payload = service.replace_event_with_json(session, me.athlete_id, event_id, _draft(body, me, request))
+    return Response(payload.json(), media_type=JSON)
 
 
 @router.delete("/events/{event_id}", status_code=204, summary="Delete an event")

@@ -96,15 +96,22 @@ def _event_fields(session: Session, athlete_id: int, draft: EventDraft) -> dict[
 
 
 def create_event(session: Session, athlete_id: int, draft: EventDraft) -> CalendarEvent:
+    return create_event_with_json(session, athlete_id, draft)[0]
+
+
+def create_event_with_json(
+    session: Session, athlete_id: int, draft: EventDraft
+) -> tuple[CalendarEvent, outbox.Payload]:
+    """``create_event``, and the event's JSON as the API shows it: built once, for the answer and for the
+    webhook event alike."""
     event = CalendarEvent(athlete_id=athlete_id, **_event_fields(session, athlete_id, draft))
     session.add(event)
     bump_data_revision(session, athlete_id)
     session.flush()
     keep_completion_true(session, event)
-    outbox.emit(
-        session, athlete_id, "calendar_event.created", lambda: one_event_json(session, athlete_id, event)
-    )
-    return event
+    payload = outbox.Payload(lambda: one_event_json(session, athlete_id, event))
+    outbox.emit(session, athlete_id, "calendar_event.created", payload)
+    return event, payload
 
 
 def get_event(session: Session, athlete_id: int, event_id: int) -> CalendarEvent:
@@ -118,16 +125,22 @@ def get_event(session: Session, athlete_id: int, event_id: int) -> CalendarEvent
 
 
 def replace_event(session: Session, athlete_id: int, event_id: int, draft: EventDraft) -> CalendarEvent:
+    return replace_event_with_json(session, athlete_id, event_id, draft)[0]
+
+
+def replace_event_with_json(
+    session: Session, athlete_id: int, event_id: int, draft: EventDraft
+) -> tuple[CalendarEvent, outbox.Payload]:
+    """``replace_event``, and the event's JSON, built once for the answer and the webhook event."""
     event = get_event(session, athlete_id, event_id)
     for column, value in _event_fields(session, athlete_id, draft).items():
         setattr(event, column, value)
     bump_data_revision(session, athlete_id)
     session.flush()
     keep_completion_true(session, event)
-    outbox.emit(
-        session, athlete_id, "calendar_event.updated", lambda: one_event_json(session, athlete_id, event)
-    )
-    return event
+    payload = outbox.Payload(lambda: one_event_json(session, athlete_id, event))
+    outbox.emit(session, athlete_id, "calendar_event.updated", payload)
+    return event, payload
 
 
 def move_event(session: Session, athlete_id: int, event_id: int, day: dt.date) -> CalendarEvent:
@@ -137,6 +150,9 @@ def move_event(session: Session, athlete_id: int, event_id: int, day: dt.date) -
     bump_data_revision(session, athlete_id)
     session.flush()
     keep_completion_true(session, event)
+    outbox.emit(
+        session, athlete_id, "calendar_event.updated", lambda: one_event_json(session, athlete_id, event)
+    )
     return event
 
 

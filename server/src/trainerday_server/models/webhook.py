@@ -38,6 +38,10 @@ class WebhookSubscription(Base):
     callback_url: Mapped[str] = mapped_column(sa.String(2000))
     events: Mapped[list[str] | None] = mapped_column(sa.JSON)  # None: every event type
     sealed_secret: Mapped[str] = mapped_column(sa.Text)
+    # After a rotation the secret it replaced still signs, beside the new one, until this time: a receiver
+    # that has not deployed the new secret yet keeps verifying (Standard Webhooks allows several signatures).
+    previous_sealed_secret: Mapped[str | None] = mapped_column(sa.Text)
+    previous_secret_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -47,10 +51,23 @@ class WebhookSubscription(Base):
 class WebhookEvent(Base):
     """The outbox: one row per change, written in the transaction that made it, holding the exact JSON body
     every attempt sends and signs. No foreign key to the athlete: ``connection.revoked`` must outlive a
-    deleted account."""
+    deleted account.
+
+    ``fanout`` lists the subscriptions entitled to the event when it happened (ids, space-separated): the
+    write that causes an event inserts this one row, and the worker turns it into deliveries (then sets it
+    to NULL), so a subscribed write costs one INSERT more than an unsubscribed one."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # Only the events still to fan out are in it: a handful, however long the outbox.
+        sa.Index(
+            "ix_webhook_events_fanout",
+            "id",
+            sqlite_where=sa.text("fanout IS NOT NULL"),
+            postgresql_where=sa.text("fanout IS NOT NULL"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(40), unique=True)  # evt_..., the webhook-id
@@ -58,6 +75,7 @@ class WebhookEvent(Base):
     type: Mapped[str] = mapped_column(sa.String(40))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     body: Mapped[str] = mapped_column(sa.Text)
+    fanout: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class WebhookDelivery(Base):

@@ -3,6 +3,7 @@ API key) and the deliveries made to them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from typing import Annotated, Any, Literal
 
@@ -187,13 +188,21 @@ def delete_subscription(subscription_id: IdPath, session: SessionDep, owner: Sub
     "/subscriptions/{subscription_id}/rotate-secret",
     openapi_extra=SECURED,
     response_model=SecretOut,
-    summary="A new signing secret (shown once); the old one stops at once",
+    summary="A new signing secret (shown once); the old one signs beside it for a while (24 h by default)",
 )
 def rotate_secret(
     subscription_id: IdPath, request: Request, session: SessionDep, owner: Subscriber
 ) -> SecretOut:
-    secret = service.rotate_secret(session, SecretBox(request.app.state.secret_key), owner, subscription_id)
-    return SecretOut(id=subscription_id, secret=secret)
+    state = request.app.state
+    secret, until = service.rotate_secret(
+        session,
+        SecretBox(state.secret_key),
+        owner,
+        subscription_id,
+        now=state.clock(),
+        overlap=dt.timedelta(hours=state.settings.webhooks_secret_overlap_hours),
+    )
+    return SecretOut(id=subscription_id, secret=secret, previous_secret_expires_at=until)
 
 
 @router.post(

@@ -46,6 +46,8 @@ class SubscriptionsOut(ApiOut):
 class SecretOut(ApiOut):
     id: int
     secret: str
+    # Until then deliveries carry a signature with the replaced secret too (null: they do not).
+    previous_secret_expires_at: dt.datetime | None = None
 
 
 class DeliveryOut(ApiOut):

@@ -7,6 +7,7 @@ missing one (404).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -158,13 +159,26 @@ def delete_subscription(session: Session, owner: Owner, subscription_id: int) ->
     session.flush()
 
 
-def rotate_secret(session: Session, box: SecretBox, owner: Owner, subscription_id: int) -> str:
-    """A new signing secret, used from the next attempt on; the old one stops at once."""
+def rotate_secret(
+    session: Session,
+    box: SecretBox,
+    owner: Owner,
+    subscription_id: int,
+    *,
+    now: dt.datetime,
+    overlap: dt.timedelta,
+) -> tuple[str, dt.datetime | None]:
+    """A new signing secret, used from the next attempt on, and until when the one it replaces still signs
+    beside it (None: it stops at once). Only the secret just replaced overlaps: rotating again within the
+    window ends the older one."""
     row = get_subscription(session, owner, subscription_id)
     secret = new_secret()
+    until = now + overlap if overlap > dt.timedelta() else None
+    row.previous_sealed_secret = row.sealed_secret if until is not None else None
+    row.previous_secret_until = until
     row.sealed_secret = box.seal(secret)
     session.flush()
-    return secret
+    return secret, until
 
 
 def enable_subscription(session: Session, owner: Owner, subscription_id: int) -> WebhookSubscription:

@@ -4,6 +4,11 @@ Order: deliveries of one athlete to one subscription go out in id order, which i
 ``outbox.emit``): only the oldest pending delivery of each (subscription, athlete) pair — its head — can be
 claimed, together with the due deliveries queued behind it, and a failure stops the pair until its retry.
 
+Fanning out: the write that causes an event inserts only the event, with the ids of the subscriptions it is
+for (``outbox.emit``); the worker writes one delivery for each, taking events in id order, in the same
+short transaction as its claim. One worker at a time fans out (SQLite's single writer; on PostgreSQL a
+transaction-level advisory lock, which a busy worker skips), so deliveries are numbered in event order.
+
 Claiming: one short write transaction sets ``claimed_until`` (a lease) on what this worker will send; on
 PostgreSQL the heads are selected ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait on or take
 each other's rows. SQLite serialises writers, and the lease column does the rest. A worker that dies holding
@@ -51,6 +56,8 @@ RECORD_EVERY_SECONDS = 1.0
 WAKE_DELAY_SECONDS = 0.05
 KEEP_DAYS = 30  # finished deliveries stay listed this long
 PRUNE_EVERY_SECONDS = 3600.0
+FANOUT_BATCH = 500  # events turned into deliveries per round
+FANOUT_LOCK = 0x7464_686F_6F6B  # PostgreSQL advisory lock key ("tdhook"): one worker fans out at a time
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class Claimed:
     created_at: dt.datetime
     callback_url: str
     sealed_secret: str
+    previous_sealed_secret: str | None  # signs too until previous_secret_until, after a rotation
+    previous_secret_until: dt.datetime | None
     event_id: str
     body: str
 
@@ -181,7 +190,7 @@ class DeliveryWorker:
             )
             session.execute(
                 sa.delete(e)
-                .where(e.occurred_at < before, ~sa.exists().where(d.event_id == e.id))
+                .where(e.occurred_at < before, e.fanout.is_(None), ~sa.exists().where(d.event_id == e.id))
                 .execution_options(synchronize_session=False)
             )
         return int(getattr(gone, "rowcount", 0) or 0)
@@ -213,9 +222,13 @@ class DeliveryWorker:
         # Look before taking the write lock: on SQLite an idle or woken worker must not queue the requests'
         # writers behind a transaction that finds nothing to do (WAL readers take no lock).
         with session_scope(self._read_sessions) as session:
-            if not session.execute(heads_query.limit(1)).first():
+            if (
+                not session.execute(_TO_FAN_OUT.limit(1)).first()
+                and not session.execute(heads_query.limit(1)).first()
+            ):
                 return []
         with self._write_turn, session_scope(self._sessions) as session:
+            self._fan_out(session)
             if self._postgres:
                 heads_query = heads_query.with_for_update(skip_locked=True, of=d)
             heads = session.execute(heads_query).all()
@@ -255,6 +268,8 @@ class DeliveryWorker:
                     d.created_at,
                     WebhookSubscription.callback_url,
                     WebhookSubscription.sealed_secret,
+                    WebhookSubscription.previous_sealed_secret,
+                    WebhookSubscription.previous_secret_until,
                     WebhookEvent.public_id,
                     WebhookEvent.body,
                 )
@@ -264,6 +279,47 @@ class DeliveryWorker:
                 .order_by(d.id)
             ).all()
         return [Claimed(*row) for row in rows]
+
+    def _fan_out(self, session: Session) -> int:
+        """Write the deliveries of events not fanned out yet, oldest first; how many events were."""
+        if self._postgres and not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(FANOUT_LOCK))):
+            return 0  # another worker is at it; its deliveries are claimable once it commits
+        e = WebhookEvent
+        events = session.execute(
+            sa.select(e.id, e.athlete_id, e.fanout, e.occurred_at)
+            .where(_TO_FAN_OUT_WHERE)
+            .order_by(e.id)
+            .limit(FANOUT_BATCH)
+        ).all()
+        if not events:
+            return 0
+        wanted = {int(i) for event in events for i in (event.fanout or "").split()}
+        # A subscription deleted since the event was written is given nothing.
+        s = WebhookSubscription
+        alive = set(session.scalars(sa.select(s.id).where(s.id.in_(wanted))))
+        deliveries = [
+            {
+                "event_id": event.id,
+                "subscription_id": subscription_id,
+                "athlete_id": event.athlete_id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": event.occurred_at,
+                "created_at": event.occurred_at,  # queued when the change was: see _disable_if_failing
+            }
+            for event in events
+            for subscription_id in sorted(int(i) for i in (event.fanout or "").split())
+            if subscription_id in alive
+        ]
+        if deliveries:
+            session.execute(sa.insert(_DELIVERIES), deliveries)  # ids taken in list order
+        session.execute(
+            sa.update(e)
+            .where(e.id.in_([event.id for event in events]))
+            .values(fanout=None)
+            .execution_options(synchronize_session=False)
+        )
+        return len(events)
 
     # --- sending ---------------------------------------------------------------------------------------
 
@@ -303,17 +359,23 @@ class DeliveryWorker:
         return len(batch)
 
     def _send_one(self, item: Claimed) -> Outcome:
+        timestamp = self._clock()
+        sealed = [item.sealed_secret]
+        until = item.previous_secret_until
+        if item.previous_sealed_secret and until is not None and timestamp < until:
+            # Standard Webhooks: space-separated signatures, any one of which verifies. A receiver still on
+            # the replaced secret keeps accepting deliveries until the overlap ends.
+            sealed.append(item.previous_sealed_secret)
         try:
-            secret = self._box.open(item.sealed_secret)
+            opened = [self._box.open(one) for one in sealed]
         except ValueError as exc:
             return Outcome(None, b"", str(exc))
-        timestamp = self._clock()
         body = item.body.encode()
         headers = {
             "content-type": "application/json",
             "webhook-id": item.event_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Webhook(secret).sign(item.event_id, timestamp, body),
+            "webhook-signature": " ".join(Webhook(s).sign(item.event_id, timestamp, body) for s in opened),
         }
         return send(
             self._client(),
@@ -421,6 +483,11 @@ class DeliveryWorker:
         )
         log.warning("webhook subscription %s disabled: %s", item.subscription_id, reason)
         return True
+
+
+_DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_TO_FAN_OUT_WHERE = WebhookEvent.fanout.is_not(None)
+_TO_FAN_OUT = sa.select(WebhookEvent.id).where(_TO_FAN_OUT_WHERE)
 
 
 def worker_from_settings(engine: Engine, settings: Any) -> DeliveryWorker:
