@@ -7,14 +7,14 @@ The app is measured as served, access log included (its lines go to /dev/null wh
 
 Rows: the REST month read; ``get_calendar`` for the same month in each protocol era (2025-11-25 with the
 version header, 2026-07-28 with its envelope and routing headers); ``ping`` (the floor: authentication and one
-exchange through the SDK's kernel); ``tools/list``. ``bench/mcp.py`` measures the same over HTTP under load.
+exchange through the SDK's kernel); ``tools/list``. ``bench/mcp_load.py`` measures the same over HTTP
+under load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import statistics
@@ -24,16 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-# bench/mcp.py would shadow the SDK's package: import the app (and with it the SDK) before this folder's
-# guards_overhead, which puts the folder on the path.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-import trainerday_server.app  # noqa: E402, F401
-
-_spec = importlib.util.spec_from_file_location("guards_overhead", HERE / "guards_overhead.py")
-assert _spec is not None and _spec.loader is not None
-guards_overhead = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(guards_overhead)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import guards_overhead
 
 MONTH = {"startDate": "2026-01-01", "endDate": "2026-01-31"}
 ENVELOPE = {

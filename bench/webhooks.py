@@ -30,10 +30,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-# Run as a script, this folder is first on the path, and its mcp.py would shadow the SDK the app imports.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
 RECEIVER = r"""
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

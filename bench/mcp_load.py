@@ -8,7 +8,7 @@ reads at the same concurrency (every answer checked), and measures the server pr
 for each. The figure that matters is the ratio of CPU per request, MCP over REST, median over rounds.
 Target (issue 16): within 2x.
 
-    python bench/mcp.py [--sessions 50] [--calls 10] [--rounds 3] [--events 25]
+    python bench/mcp_load.py [--sessions 50] [--calls 10] [--rounds 3] [--events 25]
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ from pathlib import Path
 import httpx
 import httpx2
 import orjson
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
-# This file's own name would shadow the SDK's package: import the SDK with this folder off the path.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-from mcp import Client  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
-
 sys.path.insert(0, str(HERE))
 from common import (  # noqa: E402
     cpu_seconds,
