@@ -92,19 +92,21 @@ def read_upload(
 
 def decode_activity(content: bytes | Iterable[bytes]) -> Recording:
     """Decode an activity file's (decompressed) content, recognising its format from the content: bytes,
-    or its pieces in order (a TCX or GPX is then parsed as they come; a FIT, which is read at offsets, is
-    joined first)."""
-    head, rest = _peek(iter((content,)) if isinstance(content, bytes) else iter(content), 4096)
-    if not head or (head.isspace() and all(piece.isspace() for piece in rest)):
-        raise ActivityFileError("the file is empty")
-    if head[8:12] == b".FIT":
-        return decode_fit(_joined(chain((head,), rest)))
+    or its pieces in order. A TCX or GPX is parsed as the pieces come; anything else (a FIT is read at
+    offsets) is joined first, so that what is too large is refused as such."""
+    pieces = iter((content,)) if isinstance(content, bytes) else iter(content)
+    head, rest = _peek(pieces, 4096)
     start = head[:4096].removeprefix(_UTF8_BOM).lstrip()
-    if start.startswith(b"<") or head.startswith(_UTF16_BOMS):
+    if head[8:12] != b".FIT" and (start.startswith(b"<") or head.startswith(_UTF16_BOMS)):
         return decode_points(chain((head,), rest), (TCX, GPX))
-    hint = " (a ZIP archive: upload the activity file inside it)" if head.startswith(b"PK\x03\x04") else ""
+    data = content if isinstance(content, bytes) else _joined(chain((head,), rest))
+    if not data or data.isspace():
+        raise ActivityFileError("the file is empty")
+    if data[8:12] == b".FIT":
+        return decode_fit(data)
+    hint = " (a ZIP archive: upload the activity file inside it)" if data.startswith(b"PK\x03\x04") else ""
     raise ActivityFileError(
-        f"not a FIT, TCX or GPX file{hint}: it starts with bytes {head[:8].hex(' ')}",
+        f"not a FIT, TCX or GPX file{hint}: it starts with bytes {data[:8].hex(' ')}",
         extra={"offset": 0},
     )
 

@@ -11,7 +11,8 @@ chain at most MAX_SEGMENTS segments.
 Salvage: a segment that ends early (the file was cut mid-record), holds unreadable data, or carries a wrong
 or no CRC still gives every message before the damage, and ``Recording.warnings`` says what was wrong and how
 much was recovered. Past unreadable data both body decoders resume at the same byte, where messages read
-again (fitfast's resync), so a damaged byte that sends the file to fitdecode loses no more of the ride. A file with no valid FIT header or no timed records is refused (ActivityFileError).
+again (fitfast's resync), so a damaged byte that sends the file to fitdecode loses no more of the ride.
+A file with no valid FIT header or no timed records is refused (ActivityFileError).
 """
 
 from __future__ import annotations
