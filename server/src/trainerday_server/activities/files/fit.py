@@ -248,12 +248,15 @@ def read_body_with_fitdecode(data: bytes, start: int, body_end: int, budget: Wor
             if isinstance(frame, fitdecode.FitDefinitionMessage):
                 definitions[frame.local_mesg_num] = frame.chunk.bytes
             elif isinstance(frame, fitdecode.FitDataMessage):
-                last_timestamp = _timestamp(frame, last_timestamp)
                 if frame.global_mesg_num == MESG_RECORD:
                     if len(columns["timestamp"]) == MAX_RECORDS:
                         raise too_many_records()
                     _append_record(frame, columns)
-                elif frame.global_mesg_num in MESSAGE_FIELDS:
+                    moment = columns["timestamp"][-1]  # its own or its compressed header's, as read
+                    last_timestamp = int(moment) if moment == moment else last_timestamp
+                    continue
+                last_timestamp = _timestamp(frame, last_timestamp)
+                if frame.global_mesg_num in MESSAGE_FIELDS:
                     keep_message(messages, frame.global_mesg_num, _message_values(frame))
                 elif frame.global_mesg_num in _DEVELOPER_MESSAGES and frame.local_mesg_num in definitions:
                     developer.append(definitions[frame.local_mesg_num] + frame.chunk.bytes)
@@ -281,9 +284,14 @@ _DEVELOPER_MESSAGES = (206, 207)  # field_description, developer_data_id
 
 
 def _timestamp(frame: fitdecode.FitDataMessage, last: int) -> int:
-    """The message's time in FIT seconds (its field, or its compressed header's), else ``last``."""
+    """The message's time in FIT seconds, else ``last``: as the fast decoder follows it, its last valid field
+    253 (named or not: the profile does not know every message), or its compressed header's."""
     for field_data in reversed(frame.fields):
-        if field_data.name == "timestamp" and isinstance(field_data.raw_value, int):
+        definition = field_data.field_def
+        number = definition.def_num if definition is not None and not definition.is_dev else None
+        if (number == 253 or (definition is None and field_data.name == "timestamp")) and isinstance(
+            field_data.raw_value, int
+        ):
             return field_data.raw_value
     return last
 
