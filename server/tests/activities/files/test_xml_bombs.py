@@ -63,23 +63,39 @@ def tcx_bomb_inside_a_point(empties: int) -> bytes:
     ).encode()
 
 
-BOMBS = {
-    "GPX, in a point": lambda: bomb_inside_a_point(12_000_000),
-    "GPX, outside the points": lambda: gpx(
-        "".join(POINT.format(i, "") for i in range(60)), "<a/>" * 12_000_000
+TEXTS = "".join(f"<desc>{'x' * 4_500_000}</desc>" for _ in range(10))  # each under libxml2's 10 MB a node
+SIXTY = "".join(POINT.format(i, "") for i in range(60))
+BOMBS = {  # name: (the document, what the refusal says)
+    "GPX, elements in a point": (lambda: bomb_inside_a_point(12_000_000), "too many elements in one point"),
+    "GPX, elements outside the points": (
+        lambda: gpx(SIXTY, "<a/>" * 12_000_000),
+        "too many elements that are not points",
     ),
-    "TCX, in a trackpoint": lambda: tcx_bomb_inside_a_point(12_000_000),
+    "TCX, elements in a trackpoint": (
+        lambda: tcx_bomb_inside_a_point(12_000_000),
+        "too many elements in one point",
+    ),
+    "GPX, text outside the points": (
+        lambda: gpx(SIXTY, TEXTS),
+        "over 4,194,304 characters of text outside its points",
+    ),
+    "GPX, text in a point": (
+        lambda: gpx(SIXTY.replace("</trkpt>", f"<extensions>{TEXTS}</extensions></trkpt>", 1)),
+        "a point of over 1,048,576 bytes",
+    ),
 }
 
 
 @pytest.mark.parametrize("bomb", BOMBS)
 def test_a_gzipped_bomb_is_never_inflated_whole(tmp_path, bomb):
     """The gzip is inflated into the parser piece by piece and refused at the bound, so the process grows by
-    a few MB, not by the 48 MB document. Before: +91 MB, the document inflated whole and then copied."""
+    a few MB, not by the 45-48 MB document. Before: +91 MB for the elements (the document inflated whole,
+    then copied) and +85-92 MB for the text (inflated, copied, then held in the tree)."""
     path = tmp_path / "bomb.gz"
-    inflated = BOMBS[bomb]()
+    build, says = BOMBS[bomb]
+    inflated = build()
     path.write_bytes(gzip.compress(inflated, compresslevel=9))
-    assert len(inflated) > 45 * 2**20 and path.stat().st_size < 100_000
+    assert len(inflated) > 45_000_000 and path.stat().st_size < 100_000
     del inflated
     script = textwrap.dedent(
         f"""
@@ -102,5 +118,12 @@ def test_a_gzipped_bomb_is_never_inflated_whole(tmp_path, bomb):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     detail, grown_kb = result.stdout.splitlines()
-    assert "holds too many elements" in detail
+    assert says in detail
     assert int(grown_kb) < 16 * 1024
+
+
+def test_long_attributes_outside_the_points_count_as_text():
+    document = gpx(SIXTY, "".join(f'<a v="{"x" * 1_500_000}"/>' for _ in range(3)))
+    with pytest.raises(ActivityFileError, match="over 4,194,304 characters of text outside its points"):
+        decode_upload(gzip.compress(document))
+    assert decode_upload(gpx(SIXTY, f'<a v="{"x" * 100_000}"/><note>{"y" * 100_000}</note>')).recording

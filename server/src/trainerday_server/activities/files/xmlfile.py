@@ -61,6 +61,12 @@ MAX_POINTS = 1_000_000
 MAX_ELEMENTS_PER_POINT = 1_000
 MAX_ELEMENTS_OUTSIDE_POINTS = 100_000
 MAX_ELEMENTS = 3_000_000
+# And the text the tree holds: a point's (all of it within the point's bytes) until the point is read, the
+# rest (names, notes, laps, whitespace) until the document ends. Text nodes are at most 10 MB each (libxml2),
+# but a 44 kB gzip of ten 4.5 MB <desc> grew the process by 49 MB. A real point is under 2 kB, and what is
+# not a point a few kB (a thousand laps of a TCX, indented, some 300 kB).
+MAX_POINT_BYTES = 1 << 20
+MAX_TEXT_OUTSIDE_POINTS = 4 << 20
 
 # Strava's numeric GPX activity types, as seen in its exports.
 _STRAVA_TYPES = {"1": ("cycling", None), "9": ("running", None), "17": ("cycling", "virtual_activity")}
@@ -109,11 +115,12 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
     channels: tuple[tuple[str, array[float]], ...] = ()
     names: set[str] = set()
     is_point: dict[Any, bool] = {}  # by full tag: local_name is too slow to call on every element
-    points = inside = 0
+    points = inside = point_start = kept = 0  # kept: characters of text outside the points
     elements = outside = 1  # the root
     in_point = False
+    point: Any = None
     try:
-        for _ in _feed(parser, content):
+        for fed in _feed(parser, content):
             if document is None:
                 first = next(events, None)
                 if first is None:
@@ -132,12 +139,19 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
                             )
                     else:
                         tag = element.tag
-                        point = is_point.get(tag)
-                        if point is None:
-                            point = is_point[tag] = local_name(element) in names
-                        if point:
-                            in_point, inside = True, 0
+                        starts_point = is_point.get(tag)
+                        if starts_point is None:
+                            starts_point = is_point[tag] = local_name(element) in names
+                        if starts_point:
+                            in_point, inside, point, point_start = True, 0, element, fed
                         else:
+                            # Complete now: its attributes, and the text before it (its parent's, or its
+                            # previous sibling's tail).
+                            before = element.getprevious()
+                            text = element.getparent().text if before is None else before.tail
+                            kept += len(text or "") + sum(map(len, element.attrib.values()))
+                            if kept > MAX_TEXT_OUTSIDE_POINTS:
+                                raise _too_much_text(format, element)
                             outside += 1
                             if outside > MAX_ELEMENTS_OUTSIDE_POINTS:
                                 raise _too_many(
@@ -165,6 +179,17 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
                     element.clear(keep_tail=True)
                     while element.getprevious() is not None:
                         del element.getparent()[0]
+                elif not in_point:  # an element that is not a point ends: its own text, its last child's tail
+                    last = element[-1] if len(element) else None
+                    text = element.text if last is None else last.tail
+                    if text and (kept := kept + len(text)) > MAX_TEXT_OUTSIDE_POINTS:
+                        raise _too_much_text(format, element)
+            if in_point and fed - point_start > MAX_POINT_BYTES:
+                raise ActivityFileError(
+                    f"this {format.name} file holds a point of over {MAX_POINT_BYTES:,} bytes "
+                    f"(line {point.sourceline})",
+                    extra={"line": point.sourceline},
+                )
     except etree.XMLSyntaxError as exc:
         raise _not_well_formed(exc) from None
     if document is None:  # never here: the parser refuses a document without a root as not well-formed
@@ -174,19 +199,19 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
     )
 
 
-def _feed(parser: etree.XMLPullParser, content: bytes | Iterable[bytes]) -> Iterator[None]:
-    """Feeds the parser _FEED_BYTES at a time, whatever the pieces' sizes, a step per piece fed, and closes it
-    after the last: the events (and the elements they hold) waiting to be read stay few."""
+def _feed(parser: etree.XMLPullParser, content: bytes | Iterable[bytes]) -> Iterator[int]:
+    """Feeds the parser _FEED_BYTES at a time, whatever the pieces' sizes, a step per piece fed (giving the
+    bytes fed so far), and closes it after the last: the events (and the elements they hold) waiting to be
+    read stay few."""
+    fed = 0
     for piece in (content,) if isinstance(content, bytes) else content:
-        if len(piece) <= _FEED_BYTES:
-            parser.feed(piece)
-            yield
-            continue
         for start in range(0, len(piece), _FEED_BYTES):
-            parser.feed(piece[start : start + _FEED_BYTES])
-            yield
+            part = piece[start : start + _FEED_BYTES] if len(piece) > _FEED_BYTES else piece
+            parser.feed(part)
+            fed += len(part)
+            yield fed
     parser.close()
-    yield
+    yield fed
 
 
 def _root(element: etree._Element, formats: tuple[PointFormat, ...]) -> tuple[etree._Element, PointFormat]:
@@ -207,6 +232,14 @@ def _root(element: etree._Element, formats: tuple[PointFormat, ...]) -> tuple[et
         raise ActivityFileError(f"not a {formats[0].name} file: the root element is <{name}>")
     kinds = " nor ".join(format.name for format in formats)
     raise ActivityFileError(f"an XML document with root element <{name}> is neither {kinds}")
+
+
+def _too_much_text(format: PointFormat, element: etree._Element) -> ActivityFileError:
+    return ActivityFileError(
+        f"this {format.name} file holds over {MAX_TEXT_OUTSIDE_POINTS:,} characters of text outside its "
+        f"points (line {element.sourceline})",
+        extra={"line": element.sourceline},
+    )
 
 
 def _too_many(format: PointFormat, what: str, element: etree._Element) -> ActivityFileError:
