@@ -104,6 +104,21 @@ def elements_outside_points() -> bytes:
     )
 
 
+def text_outside_points() -> bytes:
+    """60 track points after ten 4.5 MB <desc> texts (each under libxml2's 10 MB a text node)."""
+    points = "".join(
+        f'<trkpt lat="47" lon="8.5"><time>2024-05-04T07:30:{i:02d}Z</time></trkpt>' for i in range(60)
+    ).encode()
+    texts = b"".join(b"<desc>" + b"x" * 4_500_000 + b"</desc>" for _ in range(10))
+    return (
+        b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk>'
+        + texts
+        + b"<trkseg>"
+        + points
+        + b"</trkseg></trk></gpx>"
+    )
+
+
 CASES: dict[str, Callable[[], bytes]] = {
     REFERENCE: lambda: (SAMPLES / "fit/big_activity.fit").read_bytes(),
     "1,000,000 empty chained FIT segments": lambda: segment(b"") * 1_000_000,
@@ -115,6 +130,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "GPX: 6,000,000 empty track points": empty_track_points,
     "GPX: 12,000,000 elements in one point": extensions_bomb,
     "GPX: 12,000,000 elements outside the points": elements_outside_points,
+    "GPX: 45 MB of text outside the points": text_outside_points,
 }
 
 _CHILD = """

@@ -573,9 +573,9 @@ def assert_decoders_agree(fast: Recording | str, reference: Recording | str) -> 
 
 
 def assert_resync_keeps_what_the_reference_reads(fast: Recording, reference: Recording | str) -> None:
-    """Only the fast decoder resyncs past an undefined local message type (fitdecode stops there): what
-    fitdecode reads before the damage, the fast decoder reads too, at the same times with the same values;
-    it may read more after it."""
+    """Both decoders resync past damage at the same byte, but what each reads before it can differ (the fast
+    decoder may give the file to fitdecode there): what the reference reads, the fast decoder reads too, at
+    the same times with the same values; it may read more."""
     if isinstance(reference, str):
         return  # the reference found nothing to keep before the damage
     assert fast.start_time <= reference.start_time

@@ -86,6 +86,27 @@ def test_a_gzip_bomb_is_refused_without_being_inflated() -> None:
     assert peak < 3 * limit + 2 * len(bomb)  # the limit, the compressed upload, never the gigabyte
 
 
+def test_a_gzipped_xml_past_the_limit_is_too_large_while_it_is_parsed(samples: Path) -> None:
+    """A gzipped TCX or GPX is inflated into the parser as it goes: past the limit, a 413 all the same."""
+    data = (samples / "gpx/4078723797_strava.gpx").read_bytes()
+    assert decode_upload(gzip.compress(data), max_bytes=len(data)).recording.sample_count == 8357
+    with pytest.raises(PayloadTooLarge, match=f"limit of {len(data) - 1:,} bytes once decompressed"):
+        decode_upload(gzip.compress(data), max_bytes=len(data) - 1)
+
+
+def test_damaged_gzip_keeps_the_whole_upload_and_salvages_what_inflated(samples: Path) -> None:
+    """Damage past the first read chunks: the ride before it is decoded and the upload is kept whole (before,
+    the stored "original" was the 1 MiB read up to the damage)."""
+    stored = gzip.compress((samples / "fit/big_activity.fit").read_bytes(), compresslevel=0, mtime=0)
+    damaged = stored[:1_000_000] + b"\xff" * 70_000 + stored[1_070_000:]  # over a stored block's header
+    for source in (damaged, io.BytesIO(damaged)):
+        upload = decode_upload(source)
+        assert upload.original == damaged and upload.gzipped
+        assert upload.recording.warnings[0].startswith("the gzip data is damaged (Error -3")
+        assert upload.recording.warnings[0].endswith("; the 982,965 bytes inflated before it were read")
+        assert upload.recording.sample_count == 40_946
+
+
 def gz(data: bytes) -> bytes:
     """gzip with a fixed header time, so parametrised test ids are the same in every test process."""
     return gzip.compress(data, mtime=0)

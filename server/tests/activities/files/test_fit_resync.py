@@ -1,18 +1,21 @@
-"""Issue 9, bug 7: a FIT message naming a local message type never defined no longer ends the ride. The fast
-decoder resumes at the next message that reads with a plausible time, within a bound of offsets per file."""
+"""Issue 9, bug 7: a FIT message naming a local message type never defined no longer ends the ride. Both
+decoders resume at the next message that reads with a plausible time, within a bound of offsets per file."""
 
 from __future__ import annotations
 
 import random
 import struct
+from pathlib import Path
 
+import fitdecode
 import numpy as np
 import pytest
 
 from tests.activities.files.fitbytes import RECORD_TIMESTAMP_POWER, T0, definition, fit_segment
 from trainerday_server.activities.files import fit
 from trainerday_server.activities.files.fit import decode_fit
-from trainerday_server.activities.files.fitbody import MAX_RESYNC_OFFSETS
+from trainerday_server.activities.files.fitbody import MAX_RESYNC_OFFSETS, MAX_WORK, WorkBudget
+from trainerday_server.activities.files.fitfast import FastPathUnsupported, read_body
 from trainerday_server.errors import ActivityFileError
 
 UNDEFINED = 0x05  # a data message header naming local message 5, which these files never define
@@ -99,3 +102,57 @@ def test_random_garbage_after_a_valid_start_keeps_the_start(seed: int) -> None:
     assert recording.sample_count >= 100
     np.testing.assert_array_equal(recording.time[:100], np.arange(100))
     assert recording.warnings
+
+
+# --- the reference decoder (fitdecode) resyncs the same way ----------------------------------------------
+EDGE_810 = "fit/Edge810-Vector-2013-08-16-15-35-10.fit"  # 4,700 records, one segment
+
+
+def middle_record_header(data: bytes) -> int:
+    """The offset of the middle record message's header byte, read with fitdecode."""
+    reader = fitdecode.FitReader(data, keep_raw_chunks=True, processor=None)
+    offsets = [
+        frame.chunk.offset
+        for frame in reader
+        if isinstance(frame, fitdecode.FitDataMessage) and frame.global_mesg_num == 20
+    ]
+    assert len(offsets) == 4700
+    return offsets[len(offsets) // 2]
+
+
+def damaged(data: bytes, at: int, header: int) -> bytes:
+    return data[:at] + bytes([header]) + data[at + 1 :]
+
+
+def test_fitdecode_resyncs_past_an_undefined_local_message_as_the_fast_decoder_does(samples: Path) -> None:
+    """A real ride whose middle record names local message 13, never defined: both decoders skip the same
+    31 bytes and read the same 4,699 records (before, fitdecode stopped there: 2,350)."""
+    data = (samples / EDGE_810).read_bytes()
+    at = middle_record_header(data)
+    file = damaged(data, at, 0x0D)
+    fast, reference = decode_fit(file), decode_fit(file, fast=False)
+    for recording in (fast, reference):
+        assert recording.sample_count == 4699
+        assert recording.warnings[0] == (
+            f"skipped 31 bytes of damaged data at byte {at:,}; the ride continues after it"
+        )
+    np.testing.assert_array_equal(reference.time, fast.time)
+    for channel, values in fast.channels.items():
+        np.testing.assert_array_equal(reference.channels[channel], values, err_msg=channel)
+
+
+def test_damage_that_sends_the_file_to_fitdecode_is_resynced_past_there(samples: Path) -> None:
+    """The same record's header byte made 0x07 reads as local message 7 (a 21-byte event), after which the
+    misread bytes hold a definition the fast decoder does not handle: the file goes to fitdecode, which
+    read 2,350 records and stopped. It now resumes where messages read again, as the fast decoder would."""
+    data = (samples / EDGE_810).read_bytes()
+    file = damaged(data, middle_record_header(data), 0x07)
+    with pytest.raises(FastPathUnsupported):
+        fit._decode(file, read_body, WorkBudget(MAX_WORK))
+    recording = decode_fit(file)
+    assert (
+        recording.warnings[0]
+        == "skipped 25 bytes of damaged data at byte 74,686; the ride continues after it"
+    )
+    assert recording.sample_count == 4681  # the 19 records misread before the damage showed are gone
+    assert recording.time[-1] - recording.time[0] == decode_fit(data).time[-1] - decode_fit(data).time[0]

@@ -2,13 +2,15 @@
 
 The format is found from the content, never from the file name. Size is limited while reading: the raw
 upload and, for gzip, the decompressed data, which is inflated piece by piece and refused as soon as it
-passes the limit, so a gzip bomb costs no more memory than the limit itself.
+passes the limit. A gzipped TCX or GPX goes into the XML parser piece by piece as it inflates and is never
+held whole; a gzipped FIT (read at offsets) is held once, inflated, never also in pieces or a copy.
 """
 
 from __future__ import annotations
 
+import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import BinaryIO
@@ -17,12 +19,13 @@ from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError, PayloadTooLarge
 
 from .fit import decode_fit
-from .gpx import decode_gpx
-from .tcx import decode_tcx
-from .xmlfile import root_name
+from .gpx import GPX
+from .tcx import TCX
+from .xmlfile import decode_points
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _CHUNK_BYTES = 256 * 1024
+_PIECE_BYTES = 64 * 1024  # of inflated data at a time
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -40,19 +43,32 @@ def decode_upload(source: bytes | BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) 
     """Read (bytes or a binary stream), decompress and decode an uploaded activity file.
 
     Raises PayloadTooLarge (413) past ``max_bytes``, raw or decompressed, and ActivityFileError (400) for
-    anything that is not a usable FIT, TCX or GPX activity.
+    anything that is not a usable FIT, TCX or GPX activity. A gzipped TCX or GPX is inflated into the XML
+    parser piece by piece, never held whole: only the upload as sent is.
     """
     notes: list[str] = []
-    original, content = read_upload(source, max_bytes, notes)
+    received = io.BytesIO()
+    chunks = _received(source, max_bytes, received)
+    head, chunks = _peek(chunks, len(_GZIP_MAGIC))
+    gzipped = head.startswith(_GZIP_MAGIC)
+    content: bytes | Iterator[bytes]
+    if gzipped:
+        content = _inflate(chain((head,), chunks), max_bytes, notes)
+    else:
+        for _ in chunks:
+            pass
+        content = received.getvalue()
     try:
         recording = decode_activity(content)
     except ActivityFileError as refused:
         if not notes:
             raise
         raise ActivityFileError(f"{'; '.join(notes)}, and {refused.detail}", extra=refused.extra) from None
+    for _ in chunks:  # whatever the decoder left unread (nothing, unless it stopped early)
+        pass
     if notes:
         recording.warnings[:0] = notes
-    return DecodedUpload(original, recording.format, content is not original, recording)
+    return DecodedUpload(received.getvalue(), recording.format, gzipped, recording)
 
 
 def read_upload(
@@ -63,51 +79,68 @@ def read_upload(
     Gzip data cut short or damaged gives what inflated before the damage (a head unit's or a transfer's
     truncated ``.fit.gz`` still holds most of the ride), with a note in ``notes``; the decoder then
     salvages the records in it."""
-    received: list[bytes] = []
-
-    def counted() -> Iterator[bytes]:
-        size = 0
-        for chunk in _chunks(source):
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"the upload is larger than the limit of {max_bytes:,} bytes")
-            received.append(chunk)
-            yield chunk
-
-    chunks = counted()
-    head = b""
-    for chunk in chunks:  # enough of the start to recognise gzip, whatever the stream's chunk sizes
-        head += chunk
-        if len(head) >= len(_GZIP_MAGIC):
-            break
+    received = io.BytesIO()
+    head, chunks = _peek(_received(source, max_bytes, received), len(_GZIP_MAGIC))
     if head.startswith(_GZIP_MAGIC):
-        content = _gunzip(chain([head], chunks), max_bytes, [] if notes is None else notes)
-        return b"".join(received), content
+        content = _joined(_inflate(chain((head,), chunks), max_bytes, [] if notes is None else notes))
+        return received.getvalue(), content
     for _ in chunks:
         pass
-    original = b"".join(received)
+    original = received.getvalue()
     return original, original
 
 
-def decode_activity(content: bytes) -> Recording:
-    """Decode an activity file's (decompressed) content, recognising its format from the content."""
-    if not content or content.isspace():
+def decode_activity(content: bytes | Iterable[bytes]) -> Recording:
+    """Decode an activity file's (decompressed) content, recognising its format from the content: bytes,
+    or its pieces in order. A TCX or GPX is parsed as the pieces come; anything else (a FIT is read at
+    offsets) is joined first, so that what is too large is refused as such."""
+    pieces = iter((content,)) if isinstance(content, bytes) else iter(content)
+    head, rest = _peek(pieces, 4096)
+    start = head[:4096].removeprefix(_UTF8_BOM).lstrip()
+    if head[8:12] != b".FIT" and (start.startswith(b"<") or head.startswith(_UTF16_BOMS)):
+        return decode_points(chain((head,), rest), (TCX, GPX))
+    data = content if isinstance(content, bytes) else _joined(chain((head,), rest))
+    if not data or data.isspace():
         raise ActivityFileError("the file is empty")
-    if content[8:12] == b".FIT":
-        return decode_fit(content)
-    start = content[:4096].removeprefix(_UTF8_BOM).lstrip()
-    if start.startswith(b"<") or content.startswith(_UTF16_BOMS):
-        name = root_name(content)
-        if name == "TrainingCenterDatabase":
-            return decode_tcx(content)
-        if name == "gpx":
-            return decode_gpx(content)
-        raise ActivityFileError(f"an XML document with root element <{name}> is neither TCX nor GPX")
-    hint = " (a ZIP archive: upload the activity file inside it)" if content.startswith(b"PK\x03\x04") else ""
+    if data[8:12] == b".FIT":
+        return decode_fit(data)
+    hint = " (a ZIP archive: upload the activity file inside it)" if data.startswith(b"PK\x03\x04") else ""
     raise ActivityFileError(
-        f"not a FIT, TCX or GPX file{hint}: it starts with bytes {content[:8].hex(' ')}",
+        f"not a FIT, TCX or GPX file{hint}: it starts with bytes {data[:8].hex(' ')}",
         extra={"offset": 0},
     )
+
+
+def _received(source: bytes | BinaryIO, max_bytes: int, received: io.BytesIO) -> Iterator[bytes]:
+    """The upload's chunks as they are read, each also written to ``received`` (a BytesIO, whose
+    ``getvalue`` hands over its buffer without a copy); PayloadTooLarge past ``max_bytes``."""
+    size = 0
+    for chunk in _chunks(source):
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the upload is larger than the limit of {max_bytes:,} bytes")
+        received.write(chunk)
+        yield chunk
+
+
+def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """At least ``size`` bytes from the start (all there are, if fewer), whatever the pieces' sizes, and
+    the pieces after them. A single piece is handed back as it is, not copied."""
+    head = b""
+    for chunk in chunks:
+        head = head + chunk if head else chunk
+        if len(head) >= size:
+            break
+    return head, chunks
+
+
+def _joined(pieces: Iterable[bytes]) -> bytes:
+    """The pieces as one bytes object, never held twice: BytesIO grows its buffer in place and getvalue
+    hands it over (where b"".join would hold the pieces and the result together)."""
+    buffer = io.BytesIO()
+    for piece in pieces:
+        buffer.write(piece)
+    return buffer.getvalue()
 
 
 def _chunks(source: bytes | BinaryIO) -> Iterator[bytes]:
@@ -120,43 +153,58 @@ def _chunks(source: bytes | BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _gunzip(chunks: Iterator[bytes], max_bytes: int, notes: list[str]) -> bytes:
-    """Inflate gzip data (several members allowed, trailing zeros ignored), never past ``max_bytes``; data
-    cut short or damaged gives what inflated before, with a note (nothing inflated: refused)."""
-    out = bytearray()
-    compressed = 0
+def _inflate(chunks: Iterator[bytes], max_bytes: int, notes: list[str]) -> Iterator[bytes]:
+    """Inflate gzip data (several members allowed, trailing zeros ignored) into pieces of at most
+    _PIECE_BYTES, never past ``max_bytes`` in all; data cut short or damaged ends with what inflated
+    before, with a note added to ``notes`` before the last piece (nothing inflated: refused)."""
+    size = compressed = 0
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        for chunk in chunks:
-            compressed += len(chunk)
-            pending = chunk
-            while pending:
-                if inflater.eof:
-                    if not pending.strip(b"\0"):
-                        break
-                    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the next gzip member
-                out += inflater.decompress(pending, max_bytes + 1 - len(out))
-                if len(out) > max_bytes:
-                    raise PayloadTooLarge(
-                        f"the file is larger than the limit of {max_bytes:,} bytes once decompressed"
-                    )
-                pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
-    except zlib.error as exc:
-        if not out:
-            raise ActivityFileError(f"the gzip data is damaged: {exc}") from None
-        notes.append(f"the gzip data is damaged ({exc}); the {len(out):,} bytes inflated before it were read")
-        return bytes(out)
+    for chunk in chunks:
+        compressed += len(chunk)
+        pending = chunk
+        while True:
+            if inflater.eof:
+                if not pending.strip(b"\0"):
+                    break
+                inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the next gzip member
+            try:
+                # Bounded, so that a few kB that inflate to megabytes come out a piece at a time.
+                piece = inflater.decompress(pending, _PIECE_BYTES)
+            except zlib.error as exc:
+                if not size:
+                    raise ActivityFileError(f"the gzip data is damaged: {exc}") from None
+                notes.append(
+                    f"the gzip data is damaged ({exc}); the {size:,} bytes inflated before it were read"
+                )
+                return
+            size += len(piece)
+            if size > max_bytes:
+                raise PayloadTooLarge(
+                    f"the file is larger than the limit of {max_bytes:,} bytes once decompressed"
+                )
+            if piece:
+                yield piece
+            pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            # A full piece may leave output inside zlib with no input left: ask again until it is drained.
+            if not pending and len(piece) < _PIECE_BYTES:
+                break
     if not inflater.eof:
-        if not out:
+        if not size:
             raise ActivityFileError(
                 "the gzip data is truncated: the file ends before the compressed data does"
             )
-        out += inflater.flush()  # whatever the inflater still holds
+        rest = inflater.flush()  # whatever the inflater still holds
+        size += len(rest)
+        if size > max_bytes:
+            raise PayloadTooLarge(
+                f"the file is larger than the limit of {max_bytes:,} bytes once decompressed"
+            )
         notes.append(
             f"the gzip data is truncated after {compressed:,} bytes; "
-            f"the {len(out):,} bytes it inflates to were read"
+            f"the {size:,} bytes it inflates to were read"
         )
-        return bytes(out)
-    if not out:
+        if rest:
+            yield rest
+        return
+    if not size:
         raise ActivityFileError("the gzip file is empty")
-    return bytes(out)

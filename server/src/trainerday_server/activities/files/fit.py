@@ -10,7 +10,9 @@ chain at most MAX_SEGMENTS segments.
 
 Salvage: a segment that ends early (the file was cut mid-record), holds unreadable data, or carries a wrong
 or no CRC still gives every message before the damage, and ``Recording.warnings`` says what was wrong and how
-much was recovered. A file with no valid FIT header or no timed records is refused (ActivityFileError).
+much was recovered. Past unreadable data both body decoders resume at the same byte, where messages read
+again (fitfast's resync), so a damaged byte that sends the file to fitdecode loses no more of the ride.
+A file with no valid FIT header or no timed records is refused (ActivityFileError).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from .fitbody import (
     keep_message,
     too_many_records,
 )
-from .fitfast import FastPathUnsupported, read_body
+from .fitfast import FastPathUnsupported, read_body, resync_offset
 
 # Devices chain a few segments (a multisport file one per sport, a settings file before the activity); each
 # costs little, but 14 bytes make one, so without a bound a small gzipped upload could hold millions.
@@ -207,40 +209,124 @@ def _segment_problems(data: bytes, header: _Header, content: SegmentContent) -> 
 
 
 def read_body_with_fitdecode(data: bytes, start: int, body_end: int, budget: WorkBudget) -> SegmentContent:
-    """Read one segment's messages with fitdecode (the reference), stopping at the first damage."""
+    """Read one segment's messages with fitdecode (the reference). Where a message cannot be read before the
+    segment's end (damage), read on from the byte where messages read again, found as the fast decoder finds
+    it (fitfast.resync_offset), with the definitions in force replayed before it; else stop there."""
     end = min(body_end + 2, len(data))
-    reader = fitdecode.FitReader(
-        data[start:end],
-        processor=None,  # keep date_time values as FIT seconds
-        check_crc=fitdecode.CrcCheck.DISABLED,  # checked for the whole segment by the caller
-        error_handling=fitdecode.ErrorHandling.IGNORE,  # decode what can be decoded
-        keep_raw_chunks=True,  # for the offsets of damage
-    )
     columns = {name: array("d") for name in RECORD_FIELDS}
     messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
-    decoded_up_to = start
-    frames = iter(reader)
+    skipped: list[tuple[int, int]] = []
+    definitions: dict[int, bytes] = {}  # the definition message in force for each local type
+    developer: list[bytes] = []  # developer data ids and field descriptions, each after its definition
+    last_timestamp = 0
+    source: Any = data[start:end]  # then, after damage, a _Replay of the rest
+    replayed = 0  # bytes of ``source`` before the file's bytes at ``resumed``
+    resumed = start
     while True:
-        try:
-            frame = next(frames)
-        except StopIteration:
-            break
-        except Exception as exc:  # hostile input makes fitdecode raise more than FitError
-            stop = None
-            if decoded_up_to < body_end:
-                truncated = isinstance(exc, fitdecode.FitEOFError) and end == len(data)
-                stop = BodyStop(decoded_up_to, truncated, "" if truncated else _reason(exc))
-            return SegmentContent(_as_arrays(columns), messages, stop)
-        decoded_up_to = start + frame.chunk.offset + len(frame.chunk.bytes)
-        budget.spend(WORK_PER_FITDECODE_VALUE * (1 + _value_count(frame)), decoded_up_to)
-        if isinstance(frame, fitdecode.FitDataMessage):
-            if frame.global_mesg_num == MESG_RECORD:
-                if len(columns["timestamp"]) == MAX_RECORDS:
-                    raise too_many_records()
-                _append_record(frame, columns)
-            elif frame.global_mesg_num in MESSAGE_FIELDS:
-                keep_message(messages, frame.global_mesg_num, _message_values(frame))
-    return SegmentContent(_as_arrays(columns), messages)
+        reader = fitdecode.FitReader(
+            source,
+            processor=None,  # keep date_time values as FIT seconds
+            check_crc=fitdecode.CrcCheck.DISABLED,  # checked for the whole segment by the caller
+            error_handling=fitdecode.ErrorHandling.IGNORE,  # decode what can be decoded
+            keep_raw_chunks=True,  # for the offsets of damage
+        )
+        decoded_up_to = resumed if replayed else start
+        frames = iter(reader)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return SegmentContent(_as_arrays(columns), messages, None, skipped)
+            except Exception as exc:  # hostile input makes fitdecode raise more than FitError
+                failure = exc
+                break
+            # Replayed frames cost work too (resyncs could otherwise replay definitions for free).
+            budget.spend(WORK_PER_FITDECODE_VALUE * (1 + _value_count(frame)), decoded_up_to)
+            if frame.chunk.offset < replayed:
+                continue
+            decoded_up_to = resumed + frame.chunk.offset - replayed + len(frame.chunk.bytes)
+            if isinstance(frame, fitdecode.FitDefinitionMessage):
+                definitions[frame.local_mesg_num] = frame.chunk.bytes
+            elif isinstance(frame, fitdecode.FitDataMessage):
+                if frame.global_mesg_num == MESG_RECORD:
+                    if len(columns["timestamp"]) == MAX_RECORDS:
+                        raise too_many_records()
+                    _append_record(frame, columns)
+                    moment = columns["timestamp"][-1]  # its own or its compressed header's, as read
+                    last_timestamp = int(moment) if moment == moment else last_timestamp
+                    continue
+                last_timestamp = _timestamp(frame, last_timestamp)
+                if frame.global_mesg_num in MESSAGE_FIELDS:
+                    keep_message(messages, frame.global_mesg_num, _message_values(frame))
+                elif frame.global_mesg_num in _DEVELOPER_MESSAGES and frame.local_mesg_num in definitions:
+                    developer.append(definitions[frame.local_mesg_num] + frame.chunk.bytes)
+        if decoded_up_to >= body_end:
+            return SegmentContent(_as_arrays(columns), messages, None, skipped)
+        truncated = isinstance(failure, fitdecode.FitEOFError) and end == len(data)
+        resume_at = None
+        if not truncated:
+            resume_at = resync_offset(
+                data, decoded_up_to, min(body_end, len(data)), definitions, last_timestamp, budget
+            )
+            if budget.left < 0:
+                raise budget.exhausted(decoded_up_to)
+        if resume_at is None:
+            stop = BodyStop(decoded_up_to, truncated, "" if truncated else _reason(failure))
+            return SegmentContent(_as_arrays(columns), messages, stop, skipped)
+        skipped.append((decoded_up_to, resume_at - decoded_up_to))
+        replay = b"".join(developer) + b"".join(definitions.values())
+        head = _replay_header(data[start : start + data[start]], replay, body_end - resume_at)
+        source, replayed, resumed = _Replay(head, data, resume_at, end), len(head), resume_at
+
+
+# Messages that give developer fields their meaning: replayed after a resync with the definitions.
+_DEVELOPER_MESSAGES = (206, 207)  # field_description, developer_data_id
+
+
+def _timestamp(frame: fitdecode.FitDataMessage, last: int) -> int:
+    """The message's time in FIT seconds, else ``last``: as the fast decoder follows it, its last valid field
+    253 (named or not: the profile does not know every message), or its compressed header's."""
+    for field_data in reversed(frame.fields):
+        definition = field_data.field_def
+        number = definition.def_num if definition is not None and not definition.is_dev else None
+        if (number == 253 or (definition is None and field_data.name == "timestamp")) and isinstance(
+            field_data.raw_value, int
+        ):
+            return field_data.raw_value
+    return last
+
+
+def _replay_header(header: bytes, messages: bytes, rest: int) -> bytes:
+    """The segment's ``header``, declaring a body of ``messages`` and the ``rest`` bytes that follow them,
+    then ``messages``; a 14-byte header's CRC is set to 0, "not computed"."""
+    patched = bytearray(header)
+    struct.pack_into("<I", patched, 4, len(messages) + rest)
+    if len(patched) == 14:
+        patched[12:14] = b"\0\0"
+    return bytes(patched) + messages
+
+
+class _Replay:
+    """A file for fitdecode: ``head``, then ``data`` from ``offset`` to ``end``, read without copying the
+    rest of the file for every resync."""
+
+    def __init__(self, head: bytes, data: bytes, offset: int, end: int) -> None:
+        self._head, self._data, self._at, self._end, self._read = head, memoryview(data), offset, end, 0
+
+    def tell(self) -> int:
+        return self._read
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = b""
+        if self._read < len(self._head):
+            chunk = self._head[self._read : self._read + size if size >= 0 else None]
+        rest = size - len(chunk) if size >= 0 else self._end - self._at
+        if rest > 0 and self._at < self._end:
+            taken = bytes(self._data[self._at : min(self._end, self._at + rest)])
+            self._at += len(taken)
+            chunk += taken
+        self._read += len(chunk)
+        return chunk
 
 
 def _value_count(frame: object) -> int:

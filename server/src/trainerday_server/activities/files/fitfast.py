@@ -246,7 +246,7 @@ def _resync(
             if definition_end is None:
                 continue
             try:
-                candidate = _read_definition(data, offset, header)
+                candidate = _read_definition(data, offset, header, plans=False)
             except FastPathUnsupported:
                 continue
             known = {**definitions, header & 0x0F: candidate}
@@ -262,6 +262,25 @@ def _resync(
     budget.resync_offsets_left -= tried
     budget.left -= tried
     return offset if offset < last_offset else None
+
+
+def resync_offset(
+    data: bytes,
+    damaged: int,
+    end: int,
+    definitions: dict[int, bytes],
+    last_timestamp: int,
+    budget: WorkBudget,
+) -> int | None:
+    """:func:`_resync` for the reference decoder (fit.read_body_with_fitdecode), so that both decoders resume
+    at the same byte: ``definitions`` are the definition messages in force, by local type, as bytes."""
+    known = {}
+    for local, message in definitions.items():
+        try:
+            known[local] = _read_definition(message, 0, message[0], plans=False)
+        except FastPathUnsupported:
+            continue  # no timestamp we can read: its messages are no resync point
+    return _resync(data, damaged, end, known, last_timestamp, budget)
 
 
 def _plausible_definition_end(
@@ -328,7 +347,9 @@ def _definition_end(data: bytes, pos: int, header: int, end: int) -> int:
     return fields_end + 1 + 3 * data[fields_end]
 
 
-def _read_definition(data: bytes, pos: int, header: int) -> _Definition:
+def _read_definition(data: bytes, pos: int, header: int, *, plans: bool = True) -> _Definition:
+    """The definition message at ``pos``; without ``plans``, only its size and timestamp (what resync needs),
+    so that fields the fast path does not read do not matter."""
     endian = ">" if data[pos + 2] else "<"
     (global_number,) = struct.unpack_from(endian + "H", data, pos + 3)
     fields = [tuple(data[at : at + 3]) for at in range(pos + 6, pos + 6 + 3 * data[pos + 5], 3)]
@@ -356,6 +377,8 @@ def _read_definition(data: bytes, pos: int, header: int) -> _Definition:
         *earlier, definition.timestamp_offset = (offset for _, offset, _, _ in timestamps)
         definition.timestamp = struct.Struct(endian + "I")
         definition.earlier_timestamp_offsets = tuple(earlier)
+    if not plans:
+        return definition
     if global_number == MESG_RECORD:
         definition.columns = _record_plan(layout, endian)
     elif global_number in MESSAGE_FIELDS:

@@ -10,6 +10,7 @@ with a warning. Extensions are matched by local name under any namespace: Garmin
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from lxml import etree
 
@@ -18,12 +19,14 @@ from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
 from .xmlfile import (
+    FloatArray,
+    PointFormat,
     attribute_number,
+    decode_points,
     local_name,
     number,
     read_extensions,
     sport_from_text,
-    stream_points,
     text_of,
     timestamp,
 )
@@ -42,11 +45,13 @@ _EXTENSIONS = {
 _CHANNELS = ("power", "heartRate", "cadence", "speed", "altitude", "latitude", "longitude", "temperature")
 
 
-def decode_gpx(content: bytes) -> Recording:
-    """The Recording of a GPX document: all its tracks' points, in time order."""
-    root, epoch, channels = stream_points(
-        content, "gpx", ("{*}trkpt", "{*}wpt", "{*}rtept"), _CHANNELS, _read_point
-    )
+def decode_gpx(content: bytes | Iterable[bytes]) -> Recording:
+    """The Recording of a GPX document (bytes, or its pieces as they arrive): all its tracks' points, in
+    time order."""
+    return decode_points(content, (GPX,))
+
+
+def _recording(root: etree._Element, epoch: FloatArray, channels: dict[str, FloatArray]) -> Recording:
     if not epoch.size:
         route = " (it holds a route, <rte>, which is a plan)" if root.find("{*}rte") is not None else ""
         raise ActivityFileError(f"this GPX file holds no track points (<trkpt>){route}: nothing was recorded")
@@ -86,3 +91,13 @@ def _read_point(point: etree._Element, values: dict[str, float]) -> float | None
 
 def _extension_channel(name: str) -> str | None:
     return _EXTENSIONS.get(name.lower())
+
+
+GPX = PointFormat(
+    root="gpx",
+    name="GPX",
+    tags=("{*}trkpt", "{*}wpt", "{*}rtept"),
+    channels=_CHANNELS,
+    read_point=_read_point,
+    finish=_recording,
+)

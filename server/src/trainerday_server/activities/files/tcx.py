@@ -9,6 +9,7 @@ description, the Sport attribute a FIT sport, the Creator's name the device.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from lxml import etree
 
@@ -16,7 +17,17 @@ from trainerday_server.activities.recording import Recording
 from trainerday_server.errors import ActivityFileError
 
 from .build import build_recording
-from .xmlfile import local_name, number, read_extensions, sport_from_text, stream_points, text_of, timestamp
+from .xmlfile import (
+    FloatArray,
+    PointFormat,
+    decode_points,
+    local_name,
+    number,
+    read_extensions,
+    sport_from_text,
+    text_of,
+    timestamp,
+)
 
 # Trackpoint children (and extension elements) holding one number, by local name -> channel.
 _VALUES = {
@@ -30,11 +41,13 @@ _VALUES = {
 _CHANNELS = ("power", "heartRate", "cadence", "speed", "distance", "altitude", "latitude", "longitude")
 
 
-def decode_tcx(content: bytes) -> Recording:
-    """The Recording of a TCX document (one activity, or one multisport session)."""
-    root, epoch, channels = stream_points(
-        content, "TrainingCenterDatabase", ("{*}Trackpoint",), _CHANNELS, _read_trackpoint
-    )
+def decode_tcx(content: bytes | Iterable[bytes]) -> Recording:
+    """The Recording of a TCX document (bytes, or its pieces as they arrive): one activity, or one
+    multisport session."""
+    return decode_points(content, (TCX,))
+
+
+def _recording(root: etree._Element, epoch: FloatArray, channels: dict[str, FloatArray]) -> Recording:
     sessions = [
         element
         for activities in root.iterfind("{*}Activities")
@@ -90,3 +103,13 @@ def _read_trackpoint(point: etree._Element, values: dict[str, float]) -> float |
         elif name in _VALUES:
             values[_VALUES[name]] = number(child)
     return moment
+
+
+TCX = PointFormat(
+    root="TrainingCenterDatabase",
+    name="TCX",
+    tags=("{*}Trackpoint",),
+    channels=_CHANNELS,
+    read_point=_read_trackpoint,
+    finish=_recording,
+)
