@@ -563,17 +563,14 @@ def test_moving_an_event_is_an_update(
     assert receiver.deliveries[1].json["data"]["calendarDate"] == "2026-01-20"
 
 
-def test_events_of_one_athlete_are_numbered_in_commit_order_on_postgresql(
-    own_subscription: Subscribed, db: Database
-):
-    """Delivery order is event id order: a second writer for the same athlete waits, at its emit, for the
-    first to commit, so it cannot take a lower id and commit after it."""
+def test_events_of_one_athlete_are_numbered_in_commit_order(own_subscription: Subscribed, db: Database):
+    """Delivery order is event id order: a second writer for the same athlete waits for the first to commit
+    (on PostgreSQL at its emit, which locks the athlete's row; on SQLite at its begin, the one writer's lock),
+    so it cannot take a lower id and commit after it."""
     import threading
 
     from trainerday_server.webhooks import outbox
 
-    if db.backend != "postgres":
-        pytest.skip("SQLite has one writer at a time: there is no interleaving to order")
     sessions = make_session_factory(db.engine, writer=True)
     second_done = threading.Event()
 
@@ -586,7 +583,7 @@ def test_events_of_one_athlete_are_numbered_in_commit_order_on_postgresql(
         outbox.emit(session, own_subscription.athlete_id, "workout.created", {"id": 1})
         thread = threading.Thread(target=second)
         thread.start()
-        assert not second_done.wait(0.5)  # held at its emit until this transaction commits
+        assert not second_done.wait(0.5)  # held until this transaction commits
     thread.join(10)
     assert second_done.is_set()
     with db.engine.connect() as conn:
