@@ -6,14 +6,18 @@ session's own database, which these tests may disrupt); the SQLite path is the i
 from __future__ import annotations
 
 import asyncio
+import gc
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from tests.conftest import Database, run_async
+from trainerday_server.app import create_app
+from trainerday_server.config import Settings
 from trainerday_server.db import RawQuery, create_db_engine
 
 PID_AND_SLEEP = sa.select(
@@ -138,7 +142,23 @@ def test_no_connection_is_left_for_the_garbage_collector(pg: sa.Engine) -> None:
         for _ in range(3):  # each run is a new event loop, as each TestClient is
             run_async(query.first(seconds=0))
         pg.dispose()
-        import gc
-
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31", "/api/v1/athlete"], ids=["hot", "general"]
+)
+def test_an_unreachable_postgresql_is_a_503_problem_not_a_500(settings: Settings, url: str) -> None:
+    nowhere = "postgresql://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
+    engine = create_db_engine(nowhere)
+    app = create_app(settings.model_copy(update={"database_url": nowhere}), engine=engine)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.get(url, headers={"Authorization": "Bearer td_" + "a" * 40})
+    finally:
+        engine.dispose()
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["retry-after"] == "5"
+    assert answer.json()["type"].endswith("/database-unavailable")

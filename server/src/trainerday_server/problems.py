@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
@@ -44,6 +45,7 @@ _HTTP_TITLES = {
 }
 # How long a client should wait before retrying a request the database was too busy to take.
 BUSY_RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def problem_response(
@@ -203,10 +205,34 @@ def busy_response() -> Response:
     )
 
 
+def is_database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL could not be reached or dropped the connection: down, restarting, or its backends killed
+    (a retry is already made once on a new connection where that is safe, see ``db``)."""
+    original = getattr(exc, "orig", exc)
+    if not isinstance(original, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the connection failed or was lost; class 08: connection exception; 57P01-57P03: the
+    # server is shutting down, crashed, or not yet accepting connections.
+    sqlstate = original.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
+def unavailable_response() -> Response:
+    return problem_response(
+        503,
+        "database-unavailable",
+        "the database cannot be reached at the moment; retry in a moment",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _on_database_error(request: Request, exc: Exception) -> Response:
     if is_database_busy(exc):
         log.warning("database busy: answered 503 (%s)", getattr(exc, "orig", exc))
         return busy_response()
+    if is_database_unreachable(exc):
+        log.error("database unreachable: answered 503 (%s)", getattr(exc, "orig", exc))
+        return unavailable_response()
     return await _on_unexpected(request, exc)
 
 
@@ -225,4 +251,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa_exc.DataError, _on_database_data_error)
     app.add_exception_handler(sa_exc.OperationalError, _on_database_error)
     app.add_exception_handler(sa_exc.DBAPIError, _on_database_error)
+    app.add_exception_handler(psycopg.OperationalError, _on_database_error)  # raw lookups (db.RawQuery)
     app.add_exception_handler(Exception, _on_unexpected)
