@@ -147,7 +147,9 @@ def test_no_connection_is_left_for_the_garbage_collector(pg: sa.Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31", "/api/v1/athlete"], ids=["hot", "general"]
+    "url",
+    ["/api/v1/calendar?startDate=2026-01-01&endDate=2026-01-31", "/api/v1/athlete"],
+    ids=["hot", "other"],
 )
 def test_an_unreachable_postgresql_is_a_503_problem_not_a_500(settings: Settings, url: str) -> None:
     nowhere = "postgresql://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
