@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -18,7 +21,8 @@ from starlette.testclient import TestClient
 from tests.conftest import Database, run_async
 from trainerday_server.app import create_app
 from trainerday_server.config import Settings
-from trainerday_server.db import RawQuery, create_db_engine
+from trainerday_server.db import RawQuery, _AsyncLookups, create_db_engine
+from trainerday_server.problems import is_database_unreachable
 
 PID_AND_SLEEP = sa.select(
     sa.literal_column("pg_backend_pid()"), sa.func.pg_sleep(sa.bindparam("seconds", type_=sa.Float))
@@ -164,3 +168,22 @@ def test_an_unreachable_postgresql_is_a_503_problem_not_a_500(settings: Settings
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.headers["retry-after"] == "5"
     assert answer.json()["type"].endswith("/database-unavailable")
+
+
+def test_a_server_that_never_answers_fails_the_lookup_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PostgreSQL address that accepts connections and says nothing (a hung server, a black hole)."""
+    monkeypatch.setattr(_AsyncLookups, "CONNECT_TIMEOUT_SECONDS", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        engine = create_db_engine(f"postgresql://postgres@127.0.0.1:{port}/nothing")
+        query = RawQuery(engine, sa.select(sa.literal_column("1")))
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError) as failure:
+            run_async(asyncio.wait_for(query.first(), timeout=10))
+        engine.dispose()
+    assert time.monotonic() - started < 5
+    assert is_database_unreachable(failure.value)  # so the request is a 503

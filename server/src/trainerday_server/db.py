@@ -146,6 +146,7 @@ class _AsyncLookups:
     """
 
     SIZE = 8
+    CONNECT_TIMEOUT_SECONDS = 5  # unless the URL sets connect_timeout
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
@@ -197,7 +198,11 @@ class _AsyncLookups:
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        # Bounded: a server that accepts and never answers must not hold a slot (and every request) forever.
+        timeout = (
+            {} if "connect_timeout" in self._conninfo else {"connect_timeout": self.CONNECT_TIMEOUT_SECONDS}
+        )
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, **timeout)
 
     def _keep_or_close(self, connection: psycopg.AsyncConnection[Any], epoch: int) -> None:
         """Keep a connection that is idle and well, else close it now (without waiting on the loop)."""
