@@ -22,7 +22,8 @@ from tests.conftest import Database, run_async
 from trainerday_server.app import create_app
 from trainerday_server.config import Settings
 from trainerday_server.db import RawQuery, _AsyncLookups, create_db_engine
-from trainerday_server.problems import is_database_unreachable
+from trainerday_server.models import ApiKey
+from trainerday_server.problems import is_database_busy, is_database_unreachable
 
 PID_AND_SLEEP = sa.select(
     sa.literal_column("pg_backend_pid()"), sa.func.pg_sleep(sa.bindparam("seconds", type_=sa.Float))
@@ -187,3 +188,21 @@ def test_a_server_that_never_answers_fails_the_lookup_in_bounded_time(
         engine.dispose()
     assert time.monotonic() - started < 5
     assert is_database_unreachable(failure.value)  # so the request is a 503
+
+
+def test_a_lookup_waiting_on_a_lock_gives_up_as_database_busy(
+    pg: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration holding an exclusive lock on the table must not stall every request behind it."""
+    monkeypatch.setattr(_AsyncLookups, "STATEMENT_TIMEOUT_MS", 500)
+    query = RawQuery(pg, sa.select(ApiKey.id).where(ApiKey.token_hash == sa.bindparam("token_hash")))
+    with pg.connect() as locker:
+        locker.exec_driver_sql("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError) as failure:
+            run_async(asyncio.wait_for(query.first(token_hash="x"), timeout=10))
+        waited = time.monotonic() - started
+        locker.rollback()
+    assert waited < 3
+    assert is_database_busy(failure.value)  # a 503 database-busy, retried by the client
+    assert run_async(query.first(token_hash="x")) is None  # the lock gone, lookups answer again

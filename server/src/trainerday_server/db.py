@@ -147,6 +147,7 @@ class _AsyncLookups:
 
     SIZE = 8
     CONNECT_TIMEOUT_SECONDS = 5  # unless the URL sets connect_timeout
+    STATEMENT_TIMEOUT_MS = 5_000  # answered 503 database-busy past it
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
@@ -202,7 +203,15 @@ class _AsyncLookups:
         timeout = (
             {} if "connect_timeout" in self._conninfo else {"connect_timeout": self.CONNECT_TIMEOUT_SECONDS}
         )
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, **timeout)
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, **timeout)
+        try:
+            # A lookup is an index probe of a millisecond; one that waits on a lock (a migration's ALTER
+            # TABLE) must give its slot back rather than stall every request behind it.
+            await connection.execute(f"SET statement_timeout = {int(self.STATEMENT_TIMEOUT_MS)}")
+        except BaseException:
+            connection.pgconn.finish()
+            raise
+        return connection
 
     def _keep_or_close(self, connection: psycopg.AsyncConnection[Any], epoch: int) -> None:
         """Keep a connection that is idle and well, else close it now (without waiting on the loop)."""

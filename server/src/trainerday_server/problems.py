@@ -192,8 +192,9 @@ def is_database_busy(exc: BaseException) -> bool:
     original = getattr(exc, "orig", exc)
     if "database is locked" in str(original) or "database is busy" in str(original):
         return True
-    # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
-    return getattr(original, "sqlstate", None) in ("40001", "40P01", "55P03")
+    # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, query_canceled
+    # (a statement timeout: the token lookups set one, see ``db._AsyncLookups``).
+    return getattr(original, "sqlstate", None) in ("40001", "40P01", "55P03", "57014")
 
 
 def busy_response() -> Response:
