@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -150,6 +151,9 @@ class _AsyncLookups:
     STATEMENT_TIMEOUT_MS = 5_000  # answered 503 database-busy past it
 
     def __init__(self, conninfo: str) -> None:
+        if "connect_timeout" not in conninfo:
+            # A server that accepts and never answers must not hold a slot (and every request) forever.
+            conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=self.CONNECT_TIMEOUT_SECONDS)
         self._conninfo = conninfo
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(self.SIZE)
@@ -199,11 +203,7 @@ class _AsyncLookups:
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        # Bounded: a server that accepts and never answers must not hold a slot (and every request) forever.
-        timeout = (
-            {} if "connect_timeout" in self._conninfo else {"connect_timeout": self.CONNECT_TIMEOUT_SECONDS}
-        )
-        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, **timeout)
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         try:
             # A lookup is an index probe of a millisecond; one that waits on a lock (a migration's ALTER
             # TABLE) must give its slot back rather than stall every request behind it.
