@@ -239,6 +239,10 @@ async def _on_database_error(request: Request, exc: Exception) -> Response:
 
 async def _on_unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
+    return internal_error_response()
+
+
+def internal_error_response() -> Response:
     return problem_response(
         500, "internal-error", "the server failed to handle this request; it has been logged"
     )
