@@ -7,24 +7,33 @@ rate-limit counters are per app, so the same sequence of requests counts the sam
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Router
 from starlette.testclient import TestClient
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from tests.conftest import Database, Factory, bearer
+from tests.conftest import Database, Factory, bearer, run_async
 from trainerday_server.app import create_app
 from trainerday_server.calendar.routes import hot_router
 from trainerday_server.config import Settings
 from trainerday_server.fastlane import FastLane
-from trainerday_server.observability.middleware import RequestRecorder
+from trainerday_server.observability.middleware import Observability, RequestRecorder
+from trainerday_server.ratelimit import Limiter
+from trainerday_server.routing import DirectRoute
 
 CALENDAR = "/api/v1/calendar"
 MONTH = CALENDAR + "?startDate=2026-01-01&endDate=2026-01-31"
+BAD_THEN_GOOD = CALENDAR + "?startDate=2026-13-01&" + MONTH.partition("?")[2]
+KEY_HEADER = ("Authorization", "Bearer {key}")  # {key}: the test athlete's key
+JUNK_HEADER = ("Authorization", "Bearer td_x")
 VOLATILE_LOG_FIELDS = ("time", "durationMs")
 
 
@@ -61,11 +70,16 @@ def log_lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return lines
 
 
+def dict_or_pairs(headers: dict[str, str] | list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, dict) else list(headers)
+
+
 def same_answer(
     fast: TestClient, general: TestClient, capfd: pytest.CaptureFixture[str], method: str, url: str, **kw: Any
 ) -> Any:
     capfd.readouterr()
-    headers = {"X-Request-Id": "compare-1", **kw.pop("headers", {})}
+    headers = [("X-Request-Id", "compare-1"), *dict_or_pairs(kw.pop("headers", {}))]
+    kw.setdefault("follow_redirects", False)
     one = fast.request(method, url, headers=headers, **kw)
     one_log = log_lines(capfd)
     other = general.request(method, url, headers=headers, **kw)
@@ -103,6 +117,26 @@ CASES = [
     pytest.param("HEAD", MONTH, "key", {}, 200, id="head"),
     pytest.param("GET", MONTH, "key", {"Origin": "https://elsewhere.example"}, 200, id="origin"),
     pytest.param("GET", MONTH, "key", {"X-Filler": "x" * 20_000}, 431, id="huge-headers"),
+    # A hostile client's variations: each answered alike, and refused where the general stack refuses.
+    pytest.param("GET", MONTH + "&access%5Ftoken=x", "key", {}, 400, id="token-in-url-percent-encoded-name"),
+    pytest.param("GET", MONTH + "&access_token", "key", {}, 400, id="token-in-url-without-value"),
+    pytest.param("GET", MONTH + "&%61ccess_token=x", "key", {}, 400, id="token-in-url-encoded-letter"),
+    pytest.param("GET", MONTH + "&startDate=2026-13-01", "key", {}, 400, id="start-date-repeated-bad-last"),
+    pytest.param("GET", BAD_THEN_GOOD, "key", {}, 200, id="start-date-repeated-bad-first"),
+    pytest.param("GET", MONTH + "&segments=TRUE", "key", {}, 400, id="segments-upper-case"),
+    pytest.param("GET", MONTH + "&filler=" + "x" * 60_000, "key", {}, 200, id="huge-query-string"),
+    pytest.param("GET", MONTH + "&note=%2500", "key", {}, 200, id="encoded-percent-then-00"),
+    pytest.param("GET", MONTH, None, [("Authorization", "bearer {key}")], 200, id="lower-case-scheme"),
+    pytest.param("GET", MONTH, None, [("AUTHORIZATION", "Bearer {key}")], 200, id="upper-case-name"),
+    pytest.param("GET", MONTH, None, [KEY_HEADER, JUNK_HEADER], 200, id="second-auth-ignored"),
+    pytest.param("GET", MONTH, None, [JUNK_HEADER, KEY_HEADER], 401, id="first-auth-counts"),
+    pytest.param("GET", MONTH, None, [("Authorization", "Basic {key}")], 401, id="basic-scheme"),
+    pytest.param("GET", MONTH, None, [("Authorization", "Bearer  {key} ")], 200, id="padded-token"),
+    pytest.param("GET", MONTH, "key", [("Origin", "null")], 200, id="null-origin"),
+    pytest.param("GET", MONTH, "key", [("X-Request-Id", "second")], 200, id="second-request-id"),
+    pytest.param("GET", MONTH, "key", [("X-Filler", "x")] * 99, 431, id="too-many-headers"),
+    pytest.param("GET", MONTH.replace("?", "/?"), "key", {}, 307, id="trailing-slash"),
+    pytest.param("GET", MONTH.replace("/calendar", "/%63alendar"), "key", {}, 200, id="percent-encoded-path"),
 ]
 
 
@@ -114,13 +148,13 @@ def test_the_fast_lane_answers_as_the_general_stack(
     method: str,
     url: str,
     credential: str | None,
-    extra: dict[str, str],
+    extra: dict[str, str] | list[tuple[str, str]],
     status: int,
 ) -> None:
     fast, general = pair()
-    headers = dict(extra)
+    headers = [(name, value.format(key=planned["key"])) for name, value in dict_or_pairs(extra)]
     if credential is not None:
-        headers |= bearer(planned.get(credential, credential))
+        headers += bearer(planned.get(credential, credential)).items()
     answer = same_answer(fast, general, capfd, method, url, headers=headers)
     assert answer.status_code == status
 
@@ -183,3 +217,62 @@ def test_only_fixed_api_paths_of_direct_routes_may_take_the_fast_lane(app: FastA
             limiter=app.state.rate_limiter,
             limit=None,
         )
+
+
+def test_a_refused_request_costs_no_read(pair: Any, planned: dict[str, Any], capfd: Any) -> None:
+    """Over its limit, a client gets its 429 before the endpoint runs, as on the general stack: a read of
+    a range not cached yet (milliseconds of work) must not be done for a request that is refused."""
+    fast, general = pair(rate_limit="1/minute")
+    key = bearer(planned["key"])
+    assert same_answer(fast, general, capfd, "GET", MONTH, headers=key).status_code == 200
+    cached = fast.app.state.calendar_cache.size_bytes  # type: ignore[attr-defined]
+    other_month = CALENDAR + "?startDate=2026-03-01&endDate=2026-03-31"
+    assert same_answer(fast, general, capfd, "GET", other_month, headers=key).status_code == 429
+    assert fast.app.state.calendar_cache.size_bytes == cached  # type: ignore[attr-defined]
+
+
+def test_a_request_the_lane_hands_on_is_counted_once(pair: Any, planned: dict[str, Any], capfd: Any) -> None:
+    fast, general = pair(rate_limit="5/minute")
+    key = bearer(planned["key"])
+    bad = CALENDAR + "?startDate=2026-13-01&endDate=2026-01-31"
+    remaining = [
+        same_answer(fast, general, capfd, "GET", url, headers=key).headers["ratelimit-remaining"]
+        for url in (bad, MONTH, bad, MONTH)
+    ]
+    assert remaining == ["4", "3", "2", "1"]
+
+
+@pytest.mark.parametrize("interruption", [asyncio.CancelledError, KeyboardInterrupt])
+def test_an_interrupted_endpoint_leaves_the_same_trace(interruption: type[BaseException]) -> None:
+    """Not an ``Exception``: it is not handed down (that would run the endpoint again), but logged and
+    counted as the general stack's observability layer does, and raised on."""
+
+    async def interrupted(request: Request) -> Response:
+        raise interruption
+
+    route = DirectRoute("/api/v1/interrupted", interrupted, methods=["GET"])
+    lines: list[dict[str, Any]] = []
+    recorder = RequestRecorder(sink=lambda line: lines.append(json.loads(line)))
+    general = Observability(Router([route]), recorder=recorder)
+    lane = FastLane(general, routes=[route], recorder=recorder, limiter=Limiter(), limit=None)
+
+    async def call(app: Any) -> None:
+        scope = {"type": "http", "method": "GET", "path": route.path, "query_string": b"", "root_path": "",
+                 "headers": [(b"x-request-id", b"interrupted-1")], "client": ("127.0.0.1", 1)}  # fmt: skip
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            raise AssertionError("nothing is sent")
+
+        with pytest.raises(interruption):
+            await app(scope, receive, send)
+
+    run_async(call(general))
+    run_async(call(lane))
+    for line in lines:
+        for field in VOLATILE_LOG_FIELDS:
+            line.pop(field)
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert lines[0]["status"] == 500 and lines[0]["route"] == route.path

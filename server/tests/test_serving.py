@@ -87,6 +87,24 @@ def test_a_huge_header_is_refused_with_431_and_the_connection_closed(server: tup
     assert MAX_HEAD_BYTES < 64 * 1024
 
 
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"get /healthz HTTP/1.1\r\nHost: test\r\n\r\n",  # a method the parser does not know
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nBad Header: x\r\n\r\n",  # a space in a name
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["lower-case-method", "space-in-name", "two-lengths", "bad-chunk"],
+)
+def test_a_malformed_request_is_a_400_problem(server: tuple[str, int], request_head: bytes) -> None:
+    with socket.create_connection(server) as sock:
+        sock.sendall(request_head)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"application/problem+json" in answer and b"malformed-request" in answer
+
+
 def test_many_small_headers_within_the_limit_still_work(server: tuple[str, int]):
     headers = {f"x-h{i}": "v" * 50 for i in range(60)}
     assert httpx.get(f"http://{server[0]}:{server[1]}/healthz", headers=headers).status_code == 200

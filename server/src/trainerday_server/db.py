@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -137,16 +138,26 @@ class RawQuery:
 
 class _AsyncLookups:
     """Up to ``SIZE`` asyncio PostgreSQL connections per event loop (a connection belongs to the loop it was
-    opened in), opened on first use, autocommit. A lookup waits for a free one rather than opening more. A
-    connection found broken is dropped and the lookup retried once on a new one (what pool pre-ping was for);
-    all are closed when the engine is disposed."""
+    opened in), opened on first use, autocommit. A lookup waits for a free one rather than opening more.
+
+    A connection found broken means the server restarted or an operator killed its backends: the others are
+    most likely dead too, so every idle one is dropped and the lookup retried once, on a new connection (what
+    pool pre-ping was for). Connections are closed when the engine is disposed (those in use when their
+    lookup ends) and when their event loop is collected, never left open to the garbage collector.
+    """
 
     SIZE = 8
+    CONNECT_TIMEOUT_SECONDS = 5  # unless the URL sets connect_timeout
+    STATEMENT_TIMEOUT_MS = 5_000  # answered 503 database-busy past it
 
     def __init__(self, conninfo: str) -> None:
+        if "connect_timeout" not in conninfo:
+            # A server that accepts and never answers must not hold a slot (and every request) forever.
+            conninfo = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=self.CONNECT_TIMEOUT_SECONDS)
         self._conninfo = conninfo
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(self.SIZE)
+        self._epoch = 0  # bumped by close(): connections opened before it are not kept
 
     @classmethod
     def of(cls, engine: Engine) -> _AsyncLookups:
@@ -162,42 +173,62 @@ class _AsyncLookups:
         if lookups is None:
             url = engine.url.set(drivername="postgresql")
             lookups = by_loop[loop] = cls(url.render_as_string(hide_password=False))
+            # A loop that ends (each TestClient, each ``asyncio.run``) takes its connections with it.
+            weakref.finalize(loop, lookups.close)
         return lookups
 
     async def first(self, sql: str, args: Any) -> tuple[Any, ...] | None:
         async with self._slots:
+            epoch = self._epoch
+            connection = self._idle.pop() if self._idle else await self._connect()
             for attempt in (1, 2):
-                connection = self._idle.pop() if self._idle else await self._connect()
                 try:
                     async with connection.cursor() as cursor:
                         await cursor.execute(sql, args)
                         row = await cursor.fetchone()
                 except psycopg.OperationalError:
                     if not connection.broken or attempt == 2:
-                        self._keep_or_close(connection)
+                        self._keep_or_close(connection, epoch)
                         raise
                     connection.pgconn.finish()
+                    self.close()  # its siblings went the same way, most likely
+                    epoch = self._epoch
+                    connection = await self._connect()
                     continue
                 except BaseException:  # cancelled mid-query, or an error in the query itself
-                    self._keep_or_close(connection)
+                    self._keep_or_close(connection, epoch)
                     raise
-                self._idle.append(connection)
+                self._keep_or_close(connection, epoch)
                 return tuple(row) if row is not None else None
         raise AssertionError("unreachable")
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        try:
+            # A lookup is an index probe of a millisecond; one that waits on a lock (a migration's ALTER
+            # TABLE) must give its slot back rather than stall every request behind it.
+            await connection.execute(f"SET statement_timeout = {int(self.STATEMENT_TIMEOUT_MS)}")
+        except BaseException:
+            connection.pgconn.finish()
+            raise
+        return connection
 
-    def _keep_or_close(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def _keep_or_close(self, connection: psycopg.AsyncConnection[Any], epoch: int) -> None:
         """Keep a connection that is idle and well, else close it now (without waiting on the loop)."""
-        if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and not connection.broken:
+        if (
+            epoch == self._epoch
+            and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            and not connection.broken
+        ):
             self._idle.append(connection)
         else:
             connection.pgconn.finish()
 
     def close(self) -> None:
+        self._epoch += 1
         while self._idle:
-            self._idle.pop().pgconn.finish()
+            connection = self._idle.pop()  # held: dropped before finish(), it would be collected open
+            connection.pgconn.finish()
 
 
 def _close_all(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncLookups]) -> None:

@@ -12,10 +12,12 @@ limits, no NUL in the query — runs the endpoint, counts the rate limit, and se
 with exactly what the layers it skipped would have added: ``nosniff``, the ``RateLimit-*`` fields, the request
 id; then it writes the same access-log line and metrics through the same ``RequestRecorder``.
 
-Only a success is answered here. If the endpoint raises (no token, a bad date) or the rate limit refuses,
-the request goes down the general stack as if this layer did not exist, and the answer is whatever it gives:
-the endpoint runs again there, so hot endpoints must have no effect before they can fail (reads do not). A
-refused request is counted once more on its way down; it was refused already.
+The rate limit is counted first, as the general stack counts it: a refused request never reaches the
+endpoint (a client over its limit must not cost a read). Only a success is answered here. If the endpoint
+raises (no token, a bad date) or the rate limit refuses, the request goes down the general stack as if this
+layer did not exist, and the answer is whatever it gives: the endpoint runs again there, so hot endpoints
+must have no effect before they can fail (reads do not). The decision already made travels with the request
+(``ratelimit.COUNTED_SCOPE_KEY``), so the general stack's limiter does not count it a second time.
 ``tests/test_fastlane.py`` checks, request by request, that both ways give the same answer.
 """
 
@@ -32,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from trainerday_server.guards import MAX_HEADER_BYTES, MAX_HEADER_COUNT, NOSNIFF
 from trainerday_server.middleware import query_has_nul
 from trainerday_server.observability.middleware import REQUEST_ID_HEADER, RequestRecorder
-from trainerday_server.ratelimit import API_PREFIX, Limiter, api_identity
+from trainerday_server.ratelimit import API_PREFIX, COUNTED_SCOPE_KEY, Limiter, api_identity
 from trainerday_server.routing import DirectRoute
 
 
@@ -67,18 +69,30 @@ class FastLane:
 
     async def _serve(self, route: DirectRoute, request_scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request and return True, or return False having sent nothing and left the request's
-        scope as it was (what the endpoint notes there, such as the caller, must not leak into a refusal)."""
+        scope as it was (what the endpoint notes there, such as the caller, must not leak into a refusal),
+        but for the rate-limit decision already counted (``COUNTED_SCOPE_KEY``)."""
         started = time.perf_counter()
+        decision = None
+        if self.limit is not None:
+            # Counted first, as the general stack does: a refused client must not cost a read.
+            decision = await self.limiter.hit(self.limit, "api", api_identity(request_scope))
+            if not decision.allowed:
+                request_scope[COUNTED_SCOPE_KEY] = decision
+                return False
         scope = dict(request_scope)
         try:
             response = await route.endpoint(Request(scope, receive))
         except Exception:
+            if decision is not None:
+                request_scope[COUNTED_SCOPE_KEY] = decision
             return False
+        except BaseException:  # cancelled: logged and counted as the general stack's layers do (a 500)
+            scope["route"] = route
+            self.recorder.request_id(scope)
+            self.recorder.record(scope, route.path, 500, time.perf_counter() - started, 0)
+            raise
         headers = response.raw_headers  # in the order the layers would add theirs:
-        if self.limit is not None:
-            decision = await self.limiter.hit(self.limit, "api", api_identity(scope))
-            if not decision.allowed:
-                return False
+        if decision is not None:
             headers += decision.headers()  # rate limits,
         headers.append(NOSNIFF)  # guards,
         headers.append((REQUEST_ID_HEADER, self.recorder.request_id(scope)))  # observability

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
@@ -44,6 +45,7 @@ _HTTP_TITLES = {
 }
 # How long a client should wait before retrying a request the database was too busy to take.
 BUSY_RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def problem_response(
@@ -190,8 +192,9 @@ def is_database_busy(exc: BaseException) -> bool:
     original = getattr(exc, "orig", exc)
     if "database is locked" in str(original) or "database is busy" in str(original):
         return True
-    # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
-    return getattr(original, "sqlstate", None) in ("40001", "40P01", "55P03")
+    # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, query_canceled
+    # (a statement timeout: the token lookups set one, see ``db._AsyncLookups``).
+    return getattr(original, "sqlstate", None) in ("40001", "40P01", "55P03", "57014")
 
 
 def busy_response() -> Response:
@@ -203,15 +206,43 @@ def busy_response() -> Response:
     )
 
 
+def is_database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL could not be reached or dropped the connection: down, restarting, or its backends killed
+    (a retry is already made once on a new connection where that is safe, see ``db``)."""
+    original = getattr(exc, "orig", exc)
+    if not isinstance(original, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the connection failed or was lost; class 08: connection exception; 57P01-57P03: the
+    # server is shutting down, crashed, or not yet accepting connections.
+    sqlstate = original.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
+def unavailable_response() -> Response:
+    return problem_response(
+        503,
+        "database-unavailable",
+        "the database cannot be reached at the moment; retry in a moment",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _on_database_error(request: Request, exc: Exception) -> Response:
     if is_database_busy(exc):
         log.warning("database busy: answered 503 (%s)", getattr(exc, "orig", exc))
         return busy_response()
+    if is_database_unreachable(exc):
+        log.error("database unreachable: answered 503 (%s)", getattr(exc, "orig", exc))
+        return unavailable_response()
     return await _on_unexpected(request, exc)
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
+    return internal_error_response()
+
+
+def internal_error_response() -> Response:
     return problem_response(
         500, "internal-error", "the server failed to handle this request; it has been logged"
     )
@@ -225,4 +256,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa_exc.DataError, _on_database_data_error)
     app.add_exception_handler(sa_exc.OperationalError, _on_database_error)
     app.add_exception_handler(sa_exc.DBAPIError, _on_database_error)
+    app.add_exception_handler(psycopg.OperationalError, _on_database_error)  # raw lookups (db.RawQuery)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -53,6 +53,8 @@ CREDENTIAL_PATHS = frozenset(
 )
 OFF = "off"
 KEY_PREFIX = "trainerday-rl"
+# The API-limit decision for a request already counted (by the fast lane, before it handed the request on).
+COUNTED_SCOPE_KEY = "trainerday.ratelimit.counted"
 
 
 class RateLimitSettingError(ValueError):
@@ -211,7 +213,9 @@ class RateLimitMiddleware:
             return
         path: str = scope["path"]
         if _is_api(path) and self.limits.api is not None:
-            decision = await self.limiter.hit(self.limits.api, "api", api_identity(scope))
+            decision = scope.pop(COUNTED_SCOPE_KEY, None)
+            if decision is None:
+                decision = await self.limiter.hit(self.limits.api, "api", api_identity(scope))
             if not decision.allowed:
                 metrics.observe_rate_limited("api")
                 await too_many_requests(decision, "requests")(scope, receive, send)

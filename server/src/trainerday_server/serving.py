@@ -8,7 +8,8 @@ body, as long as a client cares to trickle them. ``GuardedHttpToolsProtocol`` ad
 - a header deadline: the head must arrive within ``request_header_timeout_seconds`` of the connection opening
   (or of the previous response), else 408 and close - a slow-loris client cannot hold a connection;
 - a body idle timeout: a request body that stops arriving for ``request_body_idle_timeout_seconds`` ends the
-  connection (the app sees the client disconnect and writes nothing).
+  connection (the app sees the client disconnect and writes nothing);
+- a request the parser refuses answered with a 400 problem (uvicorn's own answer is plain text).
 
 A reverse proxy in front should set the same limits (see docs/operations.md). ``uvicorn_options`` adds the
 rest: no ``server`` banner, a short keep-alive.
@@ -105,6 +106,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 f"the request head passed {MAX_HEAD_BYTES:,} bytes; at most {MAX_HEADER_BYTES:,} of headers"
             )
             self._refuse(_problem(431, "Request Header Fields Too Large", "header-fields-too-large", detail))
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses (a bad request line, a malformed header, broken framing): a 400
+        problem like every other refusal, not uvicorn's plain-text one."""
+        detail = "the request is not well-formed HTTP/1.1 (its request line, a header or its framing)"
+        self._refuse(_problem(400, "Bad Request", "malformed-request", detail))
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -139,3 +139,27 @@ def test_an_mcp_request_is_logged_with_its_route_and_caller_never_its_token(
     assert refused.status_code == 401
     line = _only_line(capfd)
     assert line["route"] == "/mcp" and "athleteId" not in line and SECRET not in json.dumps(line)
+
+
+def test_an_unexpected_error_is_answered_with_its_request_id_and_logged_with_its_size(
+    app: Any, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 500 is where the id matters most: it finds the traceback in the log."""
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/api/v1/broken-for-test", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        capfd.readouterr()
+        answer = client.get("/api/v1/broken-for-test", headers={"X-Request-Id": "find-me-1"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith("/internal-error")
+    assert answer.headers["x-request-id"] == "find-me-1"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    captured = capfd.readouterr().err
+    line = next(json.loads(x) for x in captured.splitlines() if x.startswith('{"time"'))
+    assert (line["status"], line["requestId"], line["bytes"]) == (500, "find-me-1", len(answer.content))
+    tracebacks = [r for r in caplog.records if r.exc_info and str(r.exc_info[1]) == "boom"]
+    assert len(tracebacks) == 1  # logged once, not by each layer

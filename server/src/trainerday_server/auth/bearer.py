@@ -125,9 +125,12 @@ def _touch_quietly(resolver: TokenResolver, principal: Principal) -> None:
 def bearer_token(request: Request) -> str:
     """The token from ``Authorization: Bearer``; raises the RFC 6750 error for anything else."""
     # Read from the raw request: every API request passes here, and parsing the whole query string and
-    # header list into Starlette's structures cost more than the check (the substring test rules most out).
+    # header list into Starlette's structures cost more than the check (the substring tests rule most out).
     scope = request.scope
-    if b"access_token" in scope.get("query_string", b"") and "access_token" in request.query_params:
+    query = scope.get("query_string", b"")
+    # Parsed only when the name may be there, spelt out or percent-encoded (``access%5Ftoken`` is the same
+    # parameter to every client library and proxy log, so it is refused alike).
+    if (b"access_token" in query or b"%" in query) and "access_token" in request.query_params:
         raise BearerError(400, "invalid_request", "send the token in the Authorization header, not the URL")
     header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
     if not header:

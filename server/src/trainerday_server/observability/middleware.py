@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trainerday_server.auth.bearer import PRINCIPAL_SCOPE_KEY  # where authentication leaves the caller
 from trainerday_server.observability import metrics
 from trainerday_server.observability.redact import redact_path, redact_query
+from trainerday_server.problems import internal_error_response
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_SCOPE_KEY = "trainerday.request_id"
@@ -138,10 +139,12 @@ class Observability:
         request_id = self.recorder.request_id(scope)
         status = 500  # if the app raises before answering, the server answers 500
         response_bytes = 0
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_bytes
+            nonlocal status, response_bytes, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
             elif message["type"] == "http.response.body":
@@ -150,6 +153,23 @@ class Observability:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not response_started:
+                # Answered here rather than by Starlette's outermost error layer, which sits outside this one
+                # (its answer had no request id, and the log line counted no bytes): a 500 is where the id
+                # matters most, to find the traceback. Raised on: that layer logs it (and answers nothing
+                # more), and a test client still sees it.
+                await internal_error_response()(scope, receive, _nosniff_send(send_with_id))
+            raise
         finally:
             route = getattr(scope.get("route"), "path", None)
             self.recorder.record(scope, route, status, time.perf_counter() - started, response_bytes)
+
+
+def _nosniff_send(send: Send) -> Send:
+    async def with_nosniff(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (b"x-content-type-options", b"nosniff")]
+        await send(message)
+
+    return with_nosniff
