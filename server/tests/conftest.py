@@ -179,6 +179,22 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` run only with the PostgreSQL database: elsewhere they are deselected, not
+    skipped (a skip would read as a test that did not run where it should have)."""
+    chosen, deselected = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database") if callspec is not None else None
+        if item.get_closest_marker("postgres") is not None and backend != "postgres":
+            deselected.append(item)
+        else:
+            chosen.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = chosen
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     if request.param == "postgres":

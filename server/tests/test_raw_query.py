@@ -66,6 +66,7 @@ def terminate_all(engine: sa.Engine) -> int:
         admin.dispose()
 
 
+@pytest.mark.postgres
 def test_lookups_recover_when_postgresql_kills_every_connection(pg: sa.Engine) -> None:
     query = RawQuery(pg, PID_AND_SLEEP)
 
@@ -83,6 +84,7 @@ def test_lookups_recover_when_postgresql_kills_every_connection(pg: sa.Engine) -
     assert all(row is not None and row[0] not in pids for row in after)
 
 
+@pytest.mark.postgres
 def test_a_cancelled_lookup_leaves_no_connection_busy_or_open(pg: sa.Engine) -> None:
     query = RawQuery(pg, PID_AND_SLEEP)
 
@@ -102,6 +104,7 @@ def test_a_cancelled_lookup_leaves_no_connection_busy_or_open(pg: sa.Engine) -> 
     assert open_connections <= 2  # the idle lookup connection (and the engine's pool), no stray query
 
 
+@pytest.mark.postgres
 def test_many_concurrent_lookups_stay_within_the_connection_bound(pg: sa.Engine) -> None:
     query = RawQuery(pg, PID_AND_SLEEP)
 
@@ -124,6 +127,7 @@ def test_many_concurrent_lookups_stay_within_the_connection_bound(pg: sa.Engine)
     assert peak <= 8 + 1  # the lookup connections, and the watcher's own pooled one
 
 
+@pytest.mark.postgres
 def test_disposing_the_engine_closes_lookup_connections_even_those_in_use(pg: sa.Engine) -> None:
     query = RawQuery(pg, PID_AND_SLEEP)
 
@@ -140,6 +144,7 @@ def test_disposing_the_engine_closes_lookup_connections_even_those_in_use(pg: sa
     assert run_async(query.first(seconds=0)) is not None
 
 
+@pytest.mark.postgres
 def test_no_connection_is_left_for_the_garbage_collector(pg: sa.Engine) -> None:
     query = RawQuery(pg, PID_AND_SLEEP)
     gc.collect()  # what earlier tests left is not this test's to judge
@@ -192,6 +197,7 @@ def test_a_server_that_never_answers_fails_the_lookup_in_bounded_time(
     assert is_database_unreachable(failure.value)  # so the request is a 503
 
 
+@pytest.mark.postgres
 def test_a_lookup_waiting_on_a_lock_gives_up_as_database_busy(
     pg: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,6 +57,7 @@ async def _burst(base_url: str, headers: dict[str, str], n: int) -> Counter[int]
     return Counter(answer.status_code for answer in answers)
 
 
+@pytest.mark.postgres
 def test_requests_are_answered_while_postgresql_kills_its_connections(
     database: Database, live_server: LiveServer, me: Caller
 ) -> None:
