@@ -120,7 +120,9 @@ class BodyStop:
 class SegmentContent:
     """What a body decoder read from one FIT segment."""
 
-    columns: dict[str, np.ndarray]  # RECORD_FIELDS name -> float64 array, one value per record, file order
+    # RECORD_FIELDS name -> float64 array, one value per record, file order; "timestamp" always, the others
+    # may be left out when no record has them (all NaN)
+    columns: dict[str, np.ndarray]
     messages: dict[int, list[dict[int, Any]]] = field(default_factory=dict)  # global number -> field values
     stop: BodyStop | None = None
     skipped: list[tuple[int, int]] = field(default_factory=list)  # damage resynced past: (offset, bytes)
