@@ -84,11 +84,15 @@ def build_recording(
             epoch = _select(epoch, channels, near)
 
     if np.any(epoch[1:] < epoch[:-1]):  # not np.diff: a bool a sample, not a double
-        order = np.argsort(epoch, kind="stable")
+        # The order as int32 (half the index), the channels taken through it one at a time, the times
+        # sorted in place: each sample's values are never held more than twice.
+        order = np.argsort(epoch, kind="stable").astype(np.int32)
         moved = _moved(order)
         warnings.append(f"{moved:,} {noun}s were out of time order and were put in order")
-        epoch = _select(epoch, channels, order)
+        for key in channels:
+            channels[key] = channels[key][order]
         del order
+        epoch.sort(kind="stable")
 
     repeated = _repeated(epoch, channels)
     if repeated.any():  # e.g. Garmin's TCX repeats the last point of a lap as the first of the next
