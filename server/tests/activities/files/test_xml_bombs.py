@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.activities.files.fitbytes import T0, definition, fit_segment
 from trainerday_server.activities.files import decode_upload
 from trainerday_server.errors import ActivityFileError
-
-from tests.activities.files.fitbytes import T0, definition, fit_segment
 
 POINT = '<trkpt lat="47.0" lon="8.5"><time>2024-05-04T07:30:{:02d}Z</time>{}</trkpt>'
 
@@ -148,9 +147,11 @@ HOSTILE = {  # name: (the inflated upload, what comes of it)
     "FIT, a million records defining a field twice": (fit_records_defining_power_twice, "4 samples"),
     # Before: +71 MB (eight columns of NaN for the million points up to the cap, beside their times).
     "GPX, six million empty track points": (
-        lambda: b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
-        + b"<trkpt/>" * 6_000_000
-        + b"</trkseg></trk></gpx>",
+        lambda: (
+            b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+            + b"<trkpt/>" * 6_000_000
+            + b"</trkseg></trk></gpx>"
+        ),
         "holds over 1,000,000 points",
     ),
 }

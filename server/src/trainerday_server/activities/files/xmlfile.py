@@ -201,9 +201,8 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
         raise _not_well_formed(exc) from None
     if document is None:  # never here: the parser refuses a document without a root as not well-formed
         raise ActivityFileError("the XML document has no root element")
-    return format.finish(
-        document, np.frombuffer(epoch), {channel: np.frombuffer(column) for channel, column in columns.items()}
-    )
+    values_by_channel = {channel: np.frombuffer(column) for channel, column in columns.items()}
+    return format.finish(document, np.frombuffer(epoch), values_by_channel)
 
 
 def _feed(parser: etree.XMLPullParser, content: bytes | Iterable[bytes]) -> Iterator[int]:
