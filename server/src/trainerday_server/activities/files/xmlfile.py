@@ -177,9 +177,10 @@ def decode_points(content: bytes | Iterable[bytes], formats: tuple[PointFormat, 
                     values: dict[str, float] = {}
                     moment = format.read_point(element, values)
                     if moment is not None:
-                        for channel, value in values.items():
-                            if value == value and channel not in columns and channel in channels:
-                                columns[channel] = array("d", _NAN) * len(epoch)
+                        if not values.keys() <= columns.keys():  # a channel new to the track, perhaps
+                            for channel, value in values.items():
+                                if value == value and channel not in columns and channel in channels:
+                                    columns[channel] = array("d", _NAN) * len(epoch)
                         epoch.append(moment)
                         for channel, column in columns.items():
                             column.append(values.get(channel, math.nan))
