@@ -39,6 +39,7 @@ def _crc_byte_table() -> tuple[int, ...]:
 
 _CRC_TABLE = _crc_byte_table()
 _CRC_TABLE_NP = np.array(_CRC_TABLE, dtype=np.uint32)
+_CRC_GROUP_BYTES = 4 << 20
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
@@ -62,25 +63,30 @@ def _crc_advance(crc: np.ndarray, columns: np.ndarray) -> np.ndarray:
 def _crc16_blocks(data: bytes | bytearray | memoryview) -> int:
     """The same CRC at numpy speed, for whole files.
 
-    The CRC is linear and leading zero bytes leave it at 0, so the data is padded in front to a grid of
+    The CRC is linear, so the data (after its first ``size % block`` bytes, done byte by byte) is cut into
     equal blocks, every block's CRC is computed at once (column by column), and the block CRCs are folded
-    together: moving a CRC past a block of bytes is a linear map, applied with two 256-entry tables.
+    together: moving a CRC past a block of bytes is a linear map, applied with two 256-entry tables. The
+    blocks are taken _CRC_GROUP_BYTES at a time, so that their transposed copy stays small whatever the file
+    (as one uint32 grid it cost four times the file: 200 MB for a 50 MB upload).
     """
     size = len(data)
     block = max(32, math.isqrt(size) // 8)  # measured: few, long numpy steps beat many short ones
-    blocks = -(-size // block)
-    padded = np.zeros(blocks * block, dtype=np.uint8)
-    padded[blocks * block - size :] = np.frombuffer(data, dtype=np.uint8)
-    # Row j holds byte j of every block, so each step of the loop touches contiguous memory.
-    columns = padded.reshape(blocks, block).T.astype(np.uint32)
-    block_crcs = _crc_advance(np.zeros(blocks, dtype=np.uint32), columns)
+    head = size % block
+    table = _CRC_TABLE
+    crc = 0
+    for byte in memoryview(data)[:head]:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     # Moving a CRC over ``block`` zero bytes, split by its low and high byte (linear, so XOR-combined).
     byte_values = np.arange(256, dtype=np.uint32)
     shifted = _crc_advance(np.concatenate([byte_values, byte_values << 8]), np.zeros((block, 512), np.uint32))
     shift_low, shift_high = shifted[:256].tolist(), shifted[256:].tolist()
-    crc = 0
-    for block_crc in block_crcs.tolist():
-        crc = shift_low[crc & 0xFF] ^ shift_high[crc >> 8] ^ block_crc
+    blocks = np.frombuffer(data, dtype=np.uint8)[head:].reshape(-1, block)
+    group = max(1, _CRC_GROUP_BYTES // block)
+    for first in range(0, blocks.shape[0], group):
+        # Row j holds byte j of every block, so each step of the loop touches contiguous memory.
+        columns = np.ascontiguousarray(blocks[first : first + group].T)
+        for block_crc in _crc_advance(np.zeros(columns.shape[1], dtype=np.uint32), columns).tolist():
+            crc = shift_low[crc & 0xFF] ^ shift_high[crc >> 8] ^ block_crc
     return int(crc)
 
 

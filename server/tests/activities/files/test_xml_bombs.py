@@ -1,4 +1,5 @@
-"""Bug 9: elements that are not track points are bounded, so a small gzipped GPX/TCX cannot grow the process.
+"""Bug 9: no small gzipped upload grows the process much: elements that are not track points are bounded,
+and what a FIT or GPX holds a million of (records, points) is held compactly.
 
 Before, 60 track points and twelve million empty elements inside one <extensions> (a 47 kB gzip) were
 accepted after 9 s and grew the process by 1.5 GB, which it kept.
@@ -7,12 +8,15 @@ accepted after 9 s and grew the process by 1.5 GB, which it kept.
 from __future__ import annotations
 
 import gzip
+import struct
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from tests.activities.files.fitbytes import T0, definition, fit_segment
 from trainerday_server.activities.files import decode_upload
 from trainerday_server.errors import ActivityFileError
 
@@ -91,12 +95,21 @@ def test_a_gzipped_bomb_is_never_inflated_whole(tmp_path, bomb):
     """The gzip is inflated into the parser piece by piece and refused at the bound, so the process grows by
     a few MB, not by the 45-48 MB document. Before: +91 MB for the elements (the document inflated whole,
     then copied) and +85-92 MB for the text (inflated, copied, then held in the tree)."""
-    path = tmp_path / "bomb.gz"
     build, says = BOMBS[bomb]
     inflated = build()
-    path.write_bytes(gzip.compress(inflated, compresslevel=9))
-    assert len(inflated) > 45_000_000 and path.stat().st_size < 100_000
+    assert len(inflated) > 45_000_000
+    outcome, grown_kb = decode_in_child(tmp_path, inflated)
     del inflated
+    assert says in outcome
+    assert grown_kb < 16 * 1024
+
+
+def decode_in_child(folder: Path, inflated: bytes) -> tuple[str, int]:
+    """Upload ``inflated`` gzipped (as a client would) to decode_upload in a fresh process: what came of it
+    (the refusal, or how many samples), and how many kB the decoding added to the process's peak RSS."""
+    path = folder / "upload.gz"
+    path.write_bytes(gzip.compress(inflated, compresslevel=9))
+    assert path.stat().st_size < 100_000
     script = textwrap.dedent(
         f"""
         import re
@@ -110,16 +123,47 @@ def test_a_gzipped_bomb_is_never_inflated_whole(tmp_path, bomb):
         data = Path({str(path)!r}).read_bytes()
         idle = peak()
         try:
-            decode_upload(data)
+            print(f"{{decode_upload(data).recording.sample_count}} samples")
         except ActivityFileError as refused:
             print(refused.detail)
         print(peak() - idle)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    detail, grown_kb = result.stdout.splitlines()
-    assert says in detail
-    assert int(grown_kb) < 16 * 1024
+    outcome, grown_kb = result.stdout.splitlines()
+    return outcome, int(grown_kb)
+
+
+def fit_records_defining_power_twice() -> bytes:
+    """A million records (timestamp, power, power again) over four seconds: a 26 kB gzip."""
+    fields = [(253, 4, 0x86), (7, 2, 0x84), (7, 2, 0x84)]
+    records = b"".join(struct.pack("<BIHH", 0, T0 + i % 4, 200, 200) for i in range(1_000_000))
+    return fit_segment(definition(0, 20, fields) + records)
+
+
+HOSTILE = {  # name: (the inflated upload, what comes of it)
+    # Before: +323 MB (twelve float64 columns of a million records, mostly NaN, each copied three times; the
+    # CRC's uint32 grid of the file).
+    "FIT, a million records defining a field twice": (fit_records_defining_power_twice, "4 samples"),
+    # Before: +71 MB (eight columns of NaN for the million points up to the cap, beside their times).
+    "GPX, six million empty track points": (
+        lambda: (
+            b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+            + b"<trkpt/>" * 6_000_000
+            + b"</trkseg></trk></gpx>"
+        ),
+        "holds over 1,000,000 points",
+    ),
+}
+
+
+@pytest.mark.parametrize("upload", HOSTILE)
+def test_a_hostile_upload_grows_the_process_by_less_than_50_mb(tmp_path, upload):
+    """Issue 9: RSS stays within +50 MB of idle for any upload; these two were the last over it."""
+    build, says = HOSTILE[upload]
+    outcome, grown_kb = decode_in_child(tmp_path, build())
+    assert says in outcome
+    assert grown_kb < 50 * 1024, f"+{grown_kb // 1024} MB"
 
 
 def test_long_attributes_outside_the_points_count_as_text():

@@ -30,7 +30,7 @@ def build_recording(
     *,
     format: str,
     epoch: np.ndarray,
-    channels: Mapping[str, np.ndarray],
+    channels: dict[str, np.ndarray],
     noun: str,
     warnings: list[str],
     pauses: Sequence[tuple[float, float]] = (),
@@ -47,6 +47,9 @@ def build_recording(
     Samples with no time are dropped with a warning, unless they are the majority: then the file is a
     route, not a recording, and is refused. Samples are put in time order; exact repeats are dropped.
     Raises ActivityFileError when nothing usable remains.
+
+    ``channels`` (and its arrays) are taken over: each array is replaced in it as it is filtered or
+    ordered, and cleaned in place, so that a sample's values are held at most twice at any moment.
     """
     total = int(epoch.shape[0])
     if total == 0:
@@ -63,8 +66,8 @@ def build_recording(
     warnings = list(warnings)
     if timed_count < total:
         warnings.append(f"{total - timed_count:,} of {total:,} {noun}s have no time and were left out")
-        epoch = epoch[timed]
-        channels = {key: values[timed] for key, values in channels.items()}
+        epoch = _select(epoch, channels, timed)
+    del timed
 
     if float(epoch.max() - epoch.min()) > MAX_SPAN_SECONDS:
         # Judge the span on the bulk of the samples: a few dated years away (a device's clock glitch) are
@@ -78,20 +81,23 @@ def build_recording(
                 f"{stray:,} {noun}{'' if stray == 1 else 's'} dated far from the rest "
                 f"({_iso(float(far[0]))}{'' if stray == 1 else ', ...'}) left out"
             )
-            epoch = epoch[near]
-            channels = {key: values[near] for key, values in channels.items()}
+            epoch = _select(epoch, channels, near)
 
-    if np.any(np.diff(epoch) < 0):
-        order = np.argsort(epoch, kind="stable")
-        moved = int(np.count_nonzero(order != np.arange(order.shape[0])))
+    if np.any(epoch[1:] < epoch[:-1]):  # not np.diff: a bool a sample, not a double
+        # The order as int32 (half the index), the channels taken through it one at a time, the times
+        # sorted in place: each sample's values are never held more than twice.
+        order = np.argsort(epoch, kind="stable").astype(np.int32)
+        moved = _moved(order)
         warnings.append(f"{moved:,} {noun}s were out of time order and were put in order")
-        epoch = epoch[order]
-        channels = {key: values[order] for key, values in channels.items()}
+        for key in channels:
+            channels[key] = channels[key][order]
+        del order
+        epoch.sort(kind="stable")
 
     repeated = _repeated(epoch, channels)
     if repeated.any():  # e.g. Garmin's TCX repeats the last point of a lap as the first of the next
-        epoch = epoch[~repeated]
-        channels = {key: values[~repeated] for key, values in channels.items()}
+        epoch = _select(epoch, channels, ~repeated)
+    del repeated
 
     start, end = float(epoch[0]), float(epoch[-1])
     if end - start > MAX_SPAN_SECONDS:
@@ -103,7 +109,7 @@ def build_recording(
     return Recording(
         format=format,
         start_time=datetime.fromtimestamp(start, UTC),
-        time=epoch - start,
+        time=np.subtract(epoch, start, out=epoch),  # the times are ours by now: no copy
         channels=_clean_channels(channels),
         sport=sport,
         sub_sport=sub_sport,
@@ -113,6 +119,22 @@ def build_recording(
         warnings=warnings,
         name=name,
         description=description,
+    )
+
+
+def _select(epoch: np.ndarray, channels: dict[str, np.ndarray], index: np.ndarray) -> np.ndarray:
+    """``epoch[index]``, with every channel replaced in ``channels`` by its own ``[index]``, one at a time."""
+    for key in channels:
+        channels[key] = channels[key][index]
+    return epoch[index]
+
+
+def _moved(order: np.ndarray) -> int:
+    """How many samples ``order`` moves, counted a block at a time (no second index array)."""
+    block = 1 << 16
+    return sum(
+        int(np.count_nonzero(order[at : at + block] != np.arange(at, min(at + block, order.shape[0]))))
+        for at in range(0, order.shape[0], block)
     )
 
 
@@ -128,10 +150,11 @@ def _repeated(epoch: np.ndarray, channels: Mapping[str, np.ndarray]) -> np.ndarr
 
 
 def _clean_channels(channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """float64 copies with infinities and impossible coordinates as NaN; channels with no sample omitted."""
+    """float64 arrays with infinities and impossible coordinates as NaN; channels with no sample omitted.
+    The decoders' arrays are the decoders' own, made for this: they are cleaned in place, not copied."""
     cleaned: dict[str, np.ndarray] = {}
     for key, values in channels.items():
-        array = np.array(values, dtype=np.float64)
+        array = np.asarray(values, dtype=np.float64)
         array[~np.isfinite(array)] = np.nan
         limit = _COORDINATE_LIMITS.get(key)
         if limit is not None:

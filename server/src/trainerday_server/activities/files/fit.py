@@ -394,18 +394,11 @@ def _recording(
         damage = f": {'; '.join(warnings)}" if warnings else ""
         raise ActivityFileError(f"this FIT file holds no activity records{kind}{damage}")
 
-    columns = {name: np.concatenate([segment[name] for segment in segments]) for name in RECORD_FIELDS}
-    # Times out of range have no use; that takes in FIT's relative times too (below FIT_DATETIME_MIN).
-    epoch = columns["timestamp"] + FIT_EPOCH_OFFSET
-    epoch[~((epoch >= EARLIEST_TIME) & (epoch < LATEST_TIME))] = np.nan
-    channels = {}
-    for channel, sources in CHANNEL_SOURCES.items():
-        values = columns[sources[0]]
-        for source in sources[1:]:
-            values = np.where(np.isnan(values), columns[source], values)
-        if channel in ("latitude", "longitude"):
-            values = values * SEMICIRCLES_TO_DEGREES
-        channels[channel] = values
+    # The columns are taken out of the segments' (a single segment's arrays are used as they are), and the
+    # times and channels handed to build_recording with no other reference held here: it can let each
+    # array go as soon as it has filtered or ordered it.
+    columns = _joined(segments)
+    segments.clear()
 
     sessions = sorted(messages[MESG_SESSION], key=lambda s: s[2] if _is_datetime(s.get(2)) else 0)
     summary = _device_summary(sessions)
@@ -414,8 +407,8 @@ def _recording(
     )
     return build_recording(
         format="fit",
-        epoch=epoch,
-        channels=channels,
+        epoch=_epoch(columns.pop("timestamp")),
+        channels=_channels(columns),
         noun="record",
         warnings=warnings,
         pauses=_pauses(messages[MESG_EVENT]),
@@ -424,6 +417,44 @@ def _recording(
         device=_device(messages[MESG_FILE_ID]),
         summary=summary,
     )
+
+
+def _epoch(timestamps: np.ndarray) -> np.ndarray:
+    """FIT times (in place) as Unix times, NaN out of range: that takes in FIT's relative times too (below
+    FIT_DATETIME_MIN)."""
+    timestamps += FIT_EPOCH_OFFSET
+    timestamps[~((timestamps >= EARLIEST_TIME) & (timestamps < LATEST_TIME))] = np.nan
+    return timestamps
+
+
+def _channels(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The channels of the record columns, taken out of ``columns`` (their arrays reused, in place)."""
+    channels = {}
+    for channel, sources in CHANNEL_SOURCES.items():
+        found = [columns.pop(source) for source in sources if source in columns]
+        if not found:
+            continue  # no record has it: no column of NaN to carry
+        values = found[0]
+        for other in found[1:]:
+            missing = np.isnan(values)
+            values[missing] = other[missing]
+        if channel in ("latitude", "longitude"):
+            values *= SEMICIRCLES_TO_DEGREES
+        channels[channel] = values
+    return channels
+
+
+def _joined(segments: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The segments' columns end to end (NaN where a segment lacks a field); one segment's as they are."""
+    if len(segments) == 1:
+        return segments[0]
+    joined = {}
+    for name in RECORD_FIELDS:
+        if any(name in segment for segment in segments):
+            joined[name] = np.concatenate(
+                [segment.get(name, np.full(segment["timestamp"].shape[0], np.nan)) for segment in segments]
+            )
+    return joined
 
 
 def _pauses(events: list[dict[int, Any]]) -> list[tuple[float, float]]:

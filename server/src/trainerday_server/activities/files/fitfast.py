@@ -82,6 +82,10 @@ _UNSUPPORTED_COMPONENTS = {
 } - {2, 6}
 
 
+# Record fields read into the column of the field their channel prefers (see _record_columns).
+_FOLDED = {"speed": "enhanced_speed", "altitude": "enhanced_altitude"}
+
+
 class FastPathUnsupported(Exception):
     """The fast path does not handle something in this file; decode it with fitdecode instead."""
 
@@ -115,18 +119,21 @@ class _Definition:
     earlier_timestamp_offsets: tuple[int, ...] = ()
     columns: tuple[_Column, ...] | None = None  # record messages: the fields we read
     readers: tuple[_FieldReader, ...] | None = None  # other messages we read
-    rows: array[int] = field(default_factory=lambda: array("q"))  # offsets of record messages' contents
+    # Offsets of record messages' contents: 4 bytes each, as a file (at most 50 MB inflated) fits in an int32.
+    rows: array[int] = field(default_factory=lambda: array("i"))
 
 
 def read_body(data: bytes, start: int, body_end: int, budget: WorkBudget) -> SegmentContent:
     """Read the messages of the segment whose header is at ``start``, like fit.read_body_with_fitdecode."""
+    if len(data) >= 1 << 31:
+        raise FastPathUnsupported("a file of 2 GiB or more: its offsets do not fit the rows' int32")
     end = min(body_end, len(data))
     definitions: dict[int, _Definition] = {}
     known: dict[bytes, _Definition] = {}  # devices redefine the same layout often; share its plan and rows
     records: list[_Definition] = []
     messages: dict[int, list[dict[int, Any]]] = {number: [] for number in MESSAGE_FIELDS}
     # Records whose time is in a compressed header: their content offsets, and those times.
-    compressed_rows, compressed_times = array("q"), array("q")
+    compressed_rows, compressed_times = array("i"), array("q")
     record_count = 0
     last_timestamp = 0
     stop = None
@@ -469,28 +476,59 @@ def _subfield(field_profile: Any, raw: dict[int, list[Any]]) -> Any:
 
 
 def _record_columns(data: bytes, records: list[_Definition]) -> dict[str, np.ndarray]:
-    """Cut the fields we read out of every record, all records of one definition at once, in file order."""
+    """Cut the fields we read out of every record, all records of one definition at once, in file order.
+
+    Only the fields some record has get a column (the timestamp always): a column is 8 bytes a record, and
+    a million records once held twelve of them, mostly NaN, and as many copies. Each value is read once,
+    into its place: a field defined twice reads its second definition only where the first is invalid, and
+    speed and altitude are read into enhanced_speed and enhanced_altitude where those are invalid or absent
+    (the channel prefers them: fit.CHANNEL_SOURCES), not into columns of their own."""
     used = [d for d in records if d.rows]
+    total = sum(len(d.rows) for d in used)
+    columns: dict[str, np.ndarray] = {}
     if not used:
-        return {name: np.empty(0) for name in RECORD_FIELDS}
+        return {"timestamp": np.empty(0)}
     buffer = np.frombuffer(data, dtype=np.uint8)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_FIELDS}
+    places = None  # where each definition's records go, when definitions interleave
+    if len(used) > 1:
+        order = np.argsort(_record_positions(used), kind="stable")
+        places = np.empty(total, dtype=np.int32)
+        places[order] = np.arange(total, dtype=np.int32)
+        del order
+    first = 0
     for definition in used:
-        rows = np.frombuffer(definition.rows, dtype=np.int64)
+        rows = np.frombuffer(definition.rows, dtype=np.int32)
+        count = rows.shape[0]
+        at = slice(first, first + count) if places is None else places[first : first + count]
+        first += count
         assert definition.columns is not None
-        found: dict[str, np.ndarray] = {}
-        for column in definition.columns:
-            values, earlier = _column(buffer, rows, column), found.get(column.name)
+        read: set[str] = set()
+        for column in sorted(definition.columns, key=lambda c: c.name in _FOLDED):  # enhanced_* first
+            name = _FOLDED.get(column.name, column.name)
+            target = columns.get(name)
+            if target is None and len(used) == 1:  # no other definition's records to interleave
+                columns[name] = _column(buffer, rows, column)
+                read.add(name)
+                continue
+            if target is None:
+                target = columns[name] = np.full(total, np.nan)
+            if name not in read:
+                read.add(name)
+                target[at] = _column(buffer, rows, column)
+                continue
             # A field defined twice: its first valid value, as the reference reads it.
-            found[column.name] = values if earlier is None else np.where(np.isnan(earlier), values, earlier)
-        for name in RECORD_FIELDS:
-            parts[name].append(found.get(name, np.full(rows.shape[0], np.nan)))
-    order = np.argsort(_record_positions(used), kind="stable")
-    return {name: np.concatenate(values)[order] for name, values in parts.items()}
+            mine = target[at]
+            missing = np.flatnonzero(np.isnan(mine))
+            if missing.size:
+                mine[missing] = _column(buffer, rows[missing], column)
+                target[at] = mine
+    if "timestamp" not in columns:
+        columns["timestamp"] = np.full(total, np.nan)
+    return columns
 
 
 def _record_positions(records: list[_Definition]) -> np.ndarray:
-    return np.concatenate([np.frombuffer(d.rows, dtype=np.int64) for d in records if d.rows])
+    return np.concatenate([np.frombuffer(d.rows, dtype=np.int32) for d in records if d.rows])
 
 
 def _column(buffer: np.ndarray, rows: np.ndarray, column: _Column) -> np.ndarray:
@@ -516,7 +554,7 @@ def _fill_compressed_times(
 ) -> None:
     """Give records without a timestamp field the time from their compressed header."""
     positions = np.sort(_record_positions(records))
-    compressed = np.frombuffer(rows, dtype=np.int64)  # ascending: in file order
+    compressed = np.frombuffer(rows, dtype=np.int32)  # ascending: in file order
     index = np.minimum(np.searchsorted(compressed, positions), compressed.shape[0] - 1)
     timestamps = columns["timestamp"]
     fill = (compressed[index] == positions) & np.isnan(timestamps)
