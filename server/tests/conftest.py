@@ -18,9 +18,11 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -370,13 +372,11 @@ def server_env(url: str, data_dir: Path, base_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``trainerday-server serve`` in its own process, on the session's database."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = server_env(database.url, tmp_path_factory.mktemp("live-data"), base_url)
-    log_path = tmp_path_factory.mktemp("live-log") / "server.log"
+@contextmanager
+def serving(env: dict[str, str], base_url: str, log_path: Path) -> Iterator[LiveServer]:
+    """``trainerday-server serve`` in its own process on ``base_url``'s port, once it answers /healthz;
+    stopped on exit. Its output goes to ``log_path``, shown if it fails to start."""
+    port = urlsplit(base_url).port
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
@@ -385,7 +385,7 @@ def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) ->
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy shared machine starts a Python server slowly
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
@@ -402,3 +402,12 @@ def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) ->
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``trainerday-server serve`` in its own process, on the session's database."""
+    base_url = f"http://127.0.0.1:{free_port()}"
+    env = server_env(database.url, tmp_path_factory.mktemp("live-data"), base_url)
+    with serving(env, base_url, tmp_path_factory.mktemp("live-log") / "server.log") as server:
+        yield server

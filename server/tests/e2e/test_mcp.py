@@ -5,9 +5,6 @@ and the whole OAuth flow an MCP client goes through (registration, PKCE, consent
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,7 +26,7 @@ from mcp.shared.auth import (
 )
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import Database, Factory, LiveServer, bearer, free_port, run_async, server_env
+from tests.conftest import Database, Factory, LiveServer, bearer, free_port, run_async, server_env, serving
 from tests.oauth2.flow import csrf_of, log_in, pkce_pair, register_app
 
 TOOLS = {
@@ -52,42 +49,13 @@ SWEET_SPOT = [[10, 50, 50], [20, 90, 90], [10, 50, 50]]
 @pytest.fixture(scope="module")
 def mcp_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``trainerday-server serve`` with MCP clients allowed to register themselves."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     env = {
         **server_env(database.url, tmp_path_factory.mktemp("mcp-data"), base_url),
         "TRAINERDAY_MCP_CLIENTS": "open",
     }
-    log_path = tmp_path_factory.mktemp("mcp-log") / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(base_url, process, log_path)
-        yield LiveServer(base_url, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_for(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 90  # a busy shared machine starts a Python server slowly
-    while True:
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the server did not start:\n{log_path.read_text()}")
-        time.sleep(0.1)
+    with serving(env, base_url, tmp_path_factory.mktemp("mcp-log") / "server.log") as server:
+        yield server
 
 
 @asynccontextmanager
@@ -512,26 +480,10 @@ def second_mcp_server(
     mcp_server: LiveServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """Another ``serve`` process on the same database, as a load balancer's second backend."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     env = {**mcp_server.env, "TRAINERDAY_BASE_URL": base_url}
-    log_path = tmp_path_factory.mktemp("mcp-log-2") / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(base_url, process, log_path)
-        yield LiveServer(base_url, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serving(env, base_url, tmp_path_factory.mktemp("mcp-log-2") / "server.log") as server:
+        yield server
 
 
 def test_any_process_answers_and_none_serves_a_stale_calendar(
