@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Database, free_port, server_env
+from tests.conftest import Database, free_port, server_env, serving
 from trainerday_server.serving import MAX_HEAD_BYTES
 
 TIMEOUT = 1.0  # the served process's header deadline and body idle timeout, in seconds
@@ -25,32 +22,9 @@ def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iter
     env = server_env(database.url, tmp_path_factory.mktemp("serving"), f"http://127.0.0.1:{port}")
     env["TRAINERDAY_REQUEST_HEADER_TIMEOUT_SECONDS"] = str(TIMEOUT)
     env["TRAINERDAY_REQUEST_BODY_IDLE_TIMEOUT_SECONDS"] = str(TIMEOUT)
-    log = Path(tmp_path_factory.mktemp("serving-log")) / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "trainerday_server.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    log = tmp_path_factory.mktemp("serving-log") / "server.log"
+    with serving(env, f"http://127.0.0.1:{port}", log):
         yield ("127.0.0.1", port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def read_all(sock: socket.socket, limit: float = 5.0) -> bytes:
