@@ -182,13 +182,14 @@ def _postgres_database() -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``postgres`` run only with the PostgreSQL database: elsewhere they are deselected, not
-    skipped (a skip would read as a test that did not run where it should have)."""
+    """Tests marked ``postgres`` (or ``sqlite``) run only with that database: with the other they are
+    deselected, not skipped (a skip would read as a test that did not run where it should have)."""
     chosen, deselected = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("database") if callspec is not None else None
-        if item.get_closest_marker("postgres") is not None and backend != "postgres":
+        only = next((b for b in ("postgres", "sqlite") if item.get_closest_marker(b) is not None), None)
+        if only is not None and backend != only:
             deselected.append(item)
         else:
             chosen.append(item)

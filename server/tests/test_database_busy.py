@@ -17,6 +17,8 @@ from trainerday_server.config import Settings
 from trainerday_server.db import create_db_engine
 from trainerday_server.models import CalendarEvent, IdempotencyRecord, LibraryWorkout
 
+pytestmark = pytest.mark.sqlite  # SQLite's single writer lock
+
 BUSY_MS = 200
 WORKOUT = {"title": "Tempo", "segments": [[20, 85, 85]]}
 EVENT = {"calendarDate": "2026-03-01", "embedWorkout": WORKOUT}
@@ -25,8 +27,6 @@ EVENT = {"calendarDate": "2026-03-01", "embedWorkout": WORKOUT}
 @pytest.fixture
 def impatient(settings: Settings, db: Database) -> Iterator[TestClient]:
     """The app on an engine that gives up on SQLite's write lock after BUSY_MS."""
-    if db.backend != "sqlite":
-        pytest.skip("SQLite's single writer lock")
     engine = create_db_engine(db.url, busy_timeout_ms=BUSY_MS)
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
         yield client
