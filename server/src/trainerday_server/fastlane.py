@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trainerday_server.guards import MAX_HEADER_BYTES, MAX_HEADER_COUNT, NOSNIFF
+from trainerday_server.guards import NOSNIFF, headers_within_limits
 from trainerday_server.middleware import query_has_nul
 from trainerday_server.observability.middleware import REQUEST_ID_HEADER, RequestRecorder
 from trainerday_server.ratelimit import API_PREFIX, COUNTED_SCOPE_KEY, Limiter, api_identity
@@ -51,8 +51,9 @@ class FastLane:
         self.app = app
         self.routes: dict[str, DirectRoute] = {}
         for route in routes:
-            fixed_api_path = isinstance(route, DirectRoute) and _fixed_api_path(route.path)
-            if not isinstance(route, DirectRoute) or not fixed_api_path:
+            if not (
+                isinstance(route, DirectRoute) and "{" not in route.path and route.path.startswith(API_PREFIX)
+            ):
                 raise ValueError(f"the fast lane serves DirectRoutes of fixed /api/ paths, not {route!r}")
             if "GET" in (route.methods or ()):
                 self.routes[route.path] = route
@@ -76,15 +77,13 @@ class FastLane:
         if self.limit is not None:
             # Counted first, as the general stack does: a refused client must not cost a read.
             decision = await self.limiter.hit(self.limit, "api", api_identity(request_scope))
+            request_scope[COUNTED_SCOPE_KEY] = decision  # for the general stack, should the request go on
             if not decision.allowed:
-                request_scope[COUNTED_SCOPE_KEY] = decision
                 return False
         scope = dict(request_scope)
         try:
             response = await route.endpoint(Request(scope, receive))
         except Exception:
-            if decision is not None:
-                request_scope[COUNTED_SCOPE_KEY] = decision
             return False
         except BaseException:  # cancelled: logged and counted as the general stack's layers do (a 500)
             scope["route"] = route
@@ -107,18 +106,11 @@ class FastLane:
         return True
 
 
-def _fixed_api_path(path: str) -> bool:
-    return "{" not in path and path.startswith(API_PREFIX)
-
-
 def _plain(scope: Scope) -> bool:
     """No guard, CORS or query-string check would act on this request (each refuses or adds nothing)."""
     headers = scope["headers"]
-    if len(headers) > MAX_HEADER_COUNT:
-        return False
-    size = 0
-    for name, value in headers:
-        if name == b"origin":
-            return False
-        size += len(name) + len(value)
-    return size <= MAX_HEADER_BYTES and not query_has_nul(scope.get("query_string", b""))
+    return (
+        headers_within_limits(headers)
+        and all(name != b"origin" for name, _ in headers)
+        and not query_has_nul(scope.get("query_string", b""))
+    )
