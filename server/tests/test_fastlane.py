@@ -22,7 +22,6 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tests.conftest import Database, Factory, bearer, run_async
 from trainerday_server.app import create_app
-from trainerday_server.calendar.routes import hot_router
 from trainerday_server.config import Settings
 from trainerday_server.fastlane import FastLane
 from trainerday_server.observability.middleware import Observability, RequestRecorder
@@ -38,7 +37,7 @@ VOLATILE_LOG_FIELDS = ("time", "durationMs")
 
 
 def without_fast_lane(app: FastAPI) -> FastAPI:
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastLane]
+    app.fast_lane = None  # type: ignore[attr-defined]
     return app
 
 
@@ -183,25 +182,16 @@ def test_a_plain_successful_read_never_reaches_the_general_stack(
     """The fast lane is taken (the bench figures depend on it), and only for what it can answer."""
     app = create_app(settings, engine=db.engine)
     reached: list[str] = []
+    general_stack = app.build_middleware_stack()
 
-    async def general_stack(scope: Scope, receive: Receive, send: Send) -> None:
+    async def recording_general_stack(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             reached.append(scope["query_string"].decode())
-        await app(scope, receive, send)
+        await general_stack(scope, receive, send)
 
-    lane = FastLane(
-        general_stack,
-        routes=hot_router.routes,
-        recorder=RequestRecorder(access_log=False),
-        limiter=app.state.rate_limiter,
-        limit=app.state.rate_limits.api,
-    )
+    app.middleware_stack = recording_general_stack
 
-    async def served(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = app  # what FastAPI sets before its middleware runs
-        await lane(scope, receive, send)
-
-    with TestClient(served) as client:
+    with TestClient(app) as client:
         assert client.get(MONTH, headers=bearer(planned["key"])).status_code == 200
         assert reached == []
         assert client.get(MONTH.replace("01-31", "99-99"), headers=bearer(planned["key"])).status_code == 400
@@ -211,7 +201,6 @@ def test_a_plain_successful_read_never_reaches_the_general_stack(
 def test_only_fixed_api_paths_of_direct_routes_may_take_the_fast_lane(app: FastAPI) -> None:
     with pytest.raises(ValueError, match="fixed /api/ paths"):
         FastLane(
-            app,
             routes=app.router.routes[:1],  # /openapi.json
             recorder=RequestRecorder(),
             limiter=app.state.rate_limiter,
@@ -254,7 +243,11 @@ def test_an_interrupted_endpoint_leaves_the_same_trace(interruption: type[BaseEx
     lines: list[dict[str, Any]] = []
     recorder = RequestRecorder(sink=lambda line: lines.append(json.loads(line)))
     general = Observability(Router([route]), recorder=recorder)
-    lane = FastLane(general, routes=[route], recorder=recorder, limiter=Limiter(), limit=None)
+    lane = FastLane(routes=[route], recorder=recorder, limiter=Limiter(), limit=None)
+
+    async def in_front(scope: Scope, receive: Receive, send: Send) -> None:
+        if not await lane.answer(general, scope, receive, send):
+            await general(scope, receive, send)
 
     async def call(app: Any) -> None:
         scope = {"type": "http", "method": "GET", "path": route.path, "query_string": b"", "root_path": "",
@@ -270,7 +263,7 @@ def test_an_interrupted_endpoint_leaves_the_same_trace(interruption: type[BaseEx
             await app(scope, receive, send)
 
     run_async(call(general))
-    run_async(call(lane))
+    run_async(call(in_front))
     for line in lines:
         for field in VOLATILE_LOG_FIELDS:
             line.pop(field)

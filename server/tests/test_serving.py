@@ -133,3 +133,27 @@ def test_a_slow_but_steady_body_is_not_cut_off(server: tuple[str, int]):
             sock.sendall(body[i : i + 15])
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 401 ")  # read whole, then refused for its token
+
+
+def test_a_kept_alive_connection_gets_a_new_head_deadline_for_each_request(server: tuple[str, int]):
+    """Deadlines are times checked by one timer per connection: when it fires for a deadline that a later
+    request moved, it waits for the new one instead of cutting the connection off."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+    with socket.create_connection(server) as sock:
+        sock.settimeout(TIMEOUT * 5)
+        for _ in range(3):  # each pause is within the deadline; together they pass it twice over
+            time.sleep(TIMEOUT * 0.7)
+            sock.sendall(request)
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        started = time.monotonic()
+        read_all(sock, limit=20)  # then idle: closed by the keep-alive timeout
+        assert time.monotonic() - started < 10
+
+
+def test_a_response_head_and_body_arrive_together(server: tuple[str, int]):
+    with socket.create_connection(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        answer = read_all(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and body == b'{"status":"ok"}'

@@ -30,7 +30,7 @@ from trainerday_server.calendar.routes import router as calendar_router
 from trainerday_server.config import Settings, get_settings
 from trainerday_server.db import create_db_engine, make_session_factory
 from trainerday_server.export.routes import router as export_router
-from trainerday_server.fastlane import FastLane
+from trainerday_server.fastlane import Application, FastLane
 from trainerday_server.guards import install_guards, parse_origins
 from trainerday_server.mcp.endpoint import router as mcp_metadata_router
 from trainerday_server.mcp.server import McpEndpoint, build_server, mcp_route
@@ -102,7 +102,7 @@ def create_app(
         engine.dispose()
         observability_metrics.process_exited(os.getpid())
 
-    app = FastAPI(
+    app = Application(
         title="TrainerDay API",
         version=__version__,
         description=DESCRIPTION,
@@ -183,9 +183,8 @@ def create_app(
     observability_metrics.watch_pool(engine)
     recorder = RequestRecorder(access_log=settings.access_log)
     app.add_middleware(Observability, recorder=recorder)
-    # Outermost: the hottest reads skip every layer above, and answer as they would (see fastlane).
-    app.add_middleware(
-        FastLane,
+    # In front of everything: the hottest reads skip every layer, and answer as they would (see fastlane).
+    app.fast_lane = FastLane(
         routes=calendar_hot_router.routes,
         recorder=recorder,
         limiter=app.state.rate_limiter,

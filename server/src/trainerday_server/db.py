@@ -119,20 +119,18 @@ class RawQuery:
         self._local = threading.local()
 
     async def first(self, **params: Any) -> tuple[Any, ...] | None:
-        args: Any = tuple(params[name] for name in self._order) if self._positional else params
+        args: Any = [params[name] for name in self._order] if self._positional else params
         if not self._sqlite:
             return await _AsyncLookups.of(self._engine).first(self._sql, args)
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._engine.raw_connection()
-            connection.detach()
-            self._local.connection = connection
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, args)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+            pooled = self._engine.raw_connection()
+            pooled.detach()
+            self._local.pooled = pooled  # owns the connection: closes it when the thread's locals go
+            connection = self._local.connection = pooled.dbapi_connection
+            assert connection is not None
+        # sqlite3's own execute: SQLAlchemy's connection wrapper would add a cursor proxy per query.
+        row = connection.execute(self._sql, args).fetchone()
         return tuple(row) if row is not None else None
 
 

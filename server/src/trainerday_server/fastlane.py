@@ -6,7 +6,8 @@ guards, rate limits, query-string and body guards, the router — each wrapping 
 bookkeeping cost more than the read itself: measured in process, 61 µs a request against 27 µs for the
 endpoint alone (bench/throughput.py and docs/architecture.md have the HTTP figures).
 
-``FastLane`` is the outermost of our middleware. A GET of a hot route (a ``DirectRoute`` of a fixed path
+``FastLane`` sits in front of the whole application, FastAPI's own outermost layers included
+(``Application.__call__`` asks it first). A GET of a hot route (a ``DirectRoute`` of a fixed path
 under /api/) from a plain request — no ``Origin`` (so CORS has nothing to add), headers within the guards'
 limits, no NUL in the query — runs the endpoint, counts the rate limit, and sends the endpoint's response
 with exactly what the layers it skipped would have added: ``nosniff``, the ``RateLimit-*`` fields, the request
@@ -26,6 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from fastapi import FastAPI
 from limits import RateLimitItem
 from starlette.requests import Request
 from starlette.routing import BaseRoute
@@ -41,14 +43,12 @@ from trainerday_server.routing import DirectRoute
 class FastLane:
     def __init__(
         self,
-        app: ASGIApp,
         *,
         routes: Iterable[BaseRoute],
         recorder: RequestRecorder,
         limiter: Limiter,
         limit: RateLimitItem | None,
     ) -> None:
-        self.app = app
         self.routes: dict[str, DirectRoute] = {}
         for route in routes:
             if not (
@@ -61,12 +61,15 @@ class FastLane:
         self.limiter = limiter
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def answer(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request for ``app`` and return True, or return False having sent nothing: then the
+        request is ``app``'s to answer as usual."""
         if scope["type"] == "http" and scope["method"] == "GET":
             route = self.routes.get(scope["path"])
-            if route is not None and _plain(scope) and await self._serve(route, scope, receive, send):
-                return
-        await self.app(scope, receive, send)
+            if route is not None and _plain(scope):
+                scope["app"] = app  # as Starlette sets it: the endpoint reads app.state through the request
+                return await self._serve(route, scope, receive, send)
+        return False
 
     async def _serve(self, route: DirectRoute, request_scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request and return True, or return False having sent nothing and left the request's
@@ -114,3 +117,17 @@ def _plain(scope: Scope) -> bool:
         and all(name != b"origin" for name, _ in headers)
         and not query_has_nul(scope.get("query_string", b""))
     )
+
+
+class Application(FastAPI):
+    """FastAPI with a ``FastLane`` in front of everything it does (its error, telemetry and body-limit layers
+    included): each of them wraps the response's ``send`` and adds an await, which the hottest read pays
+    on every request. None is set: the app answers every request the usual way (as the tests compare)."""
+
+    fast_lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.fast_lane
+        if lane is not None and not self.root_path and await lane.answer(self, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -21,3 +21,19 @@ class DirectRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         return self.endpoint
+
+
+def query_values(request: Request) -> Mapping[str, str]:
+    """The query string as ``request.query_params`` reads it (the last of repeated names wins), parsed by
+    hand when nothing in it is encoded: the hottest reads' ``?startDate=...&endDate=...`` then costs a few
+    splits, not ``urllib``'s general parser and Starlette's multi-dict (measured at a tenth of the month
+    calendar read, in process)."""
+    raw: bytes = request.scope.get("query_string", b"")
+    if b"%" in raw or b"+" in raw:
+        return request.query_params
+    values: dict[str, str] = {}
+    for pair in raw.decode("latin-1").split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            values[name] = value
+    return values

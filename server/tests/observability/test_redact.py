@@ -26,7 +26,8 @@ from trainerday_server.observability.redact import REDACTED, redact_path, redact
     ],
 )
 def test_query_redaction(query: str, expected: str) -> None:
-    assert redact_query(query) == expected
+    for _ in range(3):  # clean queries are remembered: asked again, the answer is the same
+        assert redact_query(query) == expected
 
 
 def test_a_token_in_a_path_is_redacted() -> None:

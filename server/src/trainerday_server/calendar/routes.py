@@ -19,7 +19,7 @@ from trainerday_server.db import session_scope
 from trainerday_server.deps import IdempotencyKeyHeader, SessionDep, require_scope
 from trainerday_server.errors import ValidationFailed
 from trainerday_server.models import CalendarEvent
-from trainerday_server.routing import DirectRoute
+from trainerday_server.routing import DirectRoute, query_values
 from trainerday_server.schemas import IdPath, parse_iso_date
 from trainerday_server.workouts import service as workouts_service
 from trainerday_server.workouts.routes import (
@@ -93,7 +93,7 @@ def _date_parameter(name: str, description: str) -> dict[str, object]:
 )
 async def read_calendar(request: Request) -> Response:
     me = await authenticate_request(request, "calendar:read")
-    query = request.query_params
+    query = query_values(request)
     start_date = parse_iso_date(query.get("startDate"), "startDate")
     end_date = parse_iso_date(query.get("endDate"), "endDate")
     segments = _boolean(query.get("segments"), "segments", default=True)

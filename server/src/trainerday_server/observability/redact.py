@@ -44,8 +44,23 @@ _TOKEN_HINT = re.compile(r"td[a-z]?_")
 def redact_query(query: str) -> str:
     """The query string with the value of every credential parameter, and every token-shaped value,
     replaced by ``[REDACTED]``; names and the other values are kept so the log still says what was asked."""
-    if not query:
+    if not query or query in _CLEAN:
         return query
+    redacted = _redact(query)
+    if redacted == query:  # only queries with nothing to hide are remembered
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN[query] = None
+    return redacted
+
+
+# Clients poll with the same few query strings (a calendar month, a page of rides): those found clean are
+# remembered, so the common line costs one dict lookup.
+_CLEAN: dict[str, None] = {}
+_CLEAN_MAX = 4096
+
+
+def _redact(query: str) -> str:
     lowered = query.lower()
     if not any(hint in lowered for hint in _NAME_HINTS) and _TOKEN_HINT.search(query) is None:
         return query
