@@ -80,6 +80,18 @@ def test_hot_reads_use_indexes(client: TestClient, me: Caller, db: Database, pat
         assert full_scans(db, statement, parameters) == [], statement
 
 
+def test_token_lookups_use_indexes(client: TestClient, db: Database) -> None:
+    """Every API request's token lookup (not sent through the engine, so not captured above), as one key
+    and, on PostgreSQL, as the batch of keys asked for together."""
+    resolvers = client.app.state.authenticator._resolvers  # type: ignore[attr-defined]
+    assert {resolver.prefix for resolver in resolvers} == {"td_", "tdo_"}
+    for resolver in resolvers:
+        statements = resolver._lookup.statements("0" * 64)
+        assert len(statements) == (1 if db.backend == "sqlite" else 2)
+        for statement, parameters in statements:
+            assert full_scans(db, statement, parameters) == [], statement
+
+
 def test_the_check_sees_a_full_scan(db: Database) -> None:
     """The detector itself: a filter on an unindexed column is reported (else the test above proves
     nothing)."""

@@ -18,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tests.conftest import Database, run_async
+from tests.conftest import TEST_SECRET, Database, Factory, run_async
+from trainerday_server.api_keys.resolver import ApiKeyResolver
 from trainerday_server.app import create_app
+from trainerday_server.auth.tokens import token_hash
 from trainerday_server.config import Settings
 from trainerday_server.db import RawQuery, _AsyncLookups, create_db_engine
 from trainerday_server.models import ApiKey
@@ -214,3 +216,117 @@ def test_a_lookup_waiting_on_a_lock_gives_up_as_database_busy(
     assert waited < 3
     assert is_database_busy(failure.value)  # a 503 database-busy, retried by the client
     assert run_async(query.first(token_hash="x")) is None  # the lock gone, lookups answer again
+
+
+# --- KeyLookup: the lookups of one event-loop turn in one query ---------------------------------------------
+
+
+def counting_fetches(
+    monkeypatch: pytest.MonkeyPatch, hold: asyncio.Event | None = None, answered: asyncio.Event | None = None
+) -> list[list[str]]:
+    """The key lists each round trip carried; with ``hold``, each query's rows are handed back only once
+    ``hold`` is set (``answered`` is set when the first query has run)."""
+    sent: list[list[str]] = []
+    fetch = _AsyncLookups.fetch
+
+    async def counted(self: _AsyncLookups, sql: str, args: Any, *, many: bool = True) -> Any:
+        sent.append(list(args["keys"]) if isinstance(args, dict) and "keys" in args else [])
+        rows = await fetch(self, sql, args, many=many)
+        if answered is not None:
+            answered.set()
+        if hold is not None:
+            await hold.wait()
+        return rows
+
+    monkeypatch.setattr(_AsyncLookups, "fetch", counted)
+    return sent
+
+
+@pytest.mark.postgres
+def test_lookups_asked_together_share_one_round_trip_and_each_gets_its_own_row(
+    pg: sa.Engine, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = [factory.key(factory.athlete().id) for _ in range(3)]
+    resolver = ApiKeyResolver(pg, TEST_SECRET.encode())
+    sent = counting_fetches(monkeypatch)
+    asked = [*keys, keys[0], "td_" + "n" * 43, keys[2], keys[1]]  # repeats and an unknown key
+
+    async def scenario() -> list[Any]:
+        return await asyncio.gather(*(resolver.resolve(key) for key in asked))
+
+    together = run_async(scenario())
+    assert len(sent) == 1 and len(sent[0]) == 4  # one query, each distinct key once
+    # The same answers as asking one at a time, through the ORM (an independent path).
+    with pg.connect() as conn:
+        one_by_one = [
+            conn.execute(
+                sa.select(ApiKey.id).where(ApiKey.token_hash == token_hash(TEST_SECRET.encode(), key))
+            ).scalar()
+            for key in asked
+        ]
+    assert [p.credential_id if p else None for p in together] == one_by_one
+    assert together[4] is None and len({p.athlete_id for p in together if p}) == 3
+
+
+@pytest.mark.postgres
+def test_a_lookup_never_joins_a_query_sent_before_it_was_asked(
+    pg: sa.Engine, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read-after-write: a key revoked before a request arrives is refused, even while a lookup of the same
+    key, sent before the revocation, is still on its way."""
+    athlete = factory.athlete()
+    key = factory.key(athlete.id)
+    resolver = ApiKeyResolver(pg, TEST_SECRET.encode())
+
+    async def scenario() -> tuple[Any, Any, int]:
+        hold, answered = asyncio.Event(), asyncio.Event()
+        sent = counting_fetches(monkeypatch, hold, answered)
+        earlier = asyncio.ensure_future(resolver.resolve(key))
+        await answered.wait()  # the earlier lookup's query ran; its answer is on its way back
+        await asyncio.to_thread(revoke_all_keys, pg)
+        later = asyncio.ensure_future(resolver.resolve(key))
+        await asyncio.sleep(0.01)
+        hold.set()
+        return await earlier, await later, len(sent)
+
+    earlier, later, round_trips = run_async(scenario())
+    assert earlier is not None  # its query ran before the revocation
+    assert later is None  # asked after it: must not be given the earlier, older answer
+    assert round_trips == 2
+
+
+def revoke_all_keys(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(ApiKey).values(revoked_at=sa.func.now()))
+
+
+@pytest.mark.postgres
+def test_a_cancelled_lookup_does_not_fail_the_others_of_its_batch(pg: sa.Engine, factory: Factory) -> None:
+    key = factory.key(factory.athlete().id)
+    resolver = ApiKeyResolver(pg, TEST_SECRET.encode())
+
+    async def scenario() -> list[Any]:
+        lookups = [asyncio.ensure_future(resolver.resolve(key)) for _ in range(5)]
+        await asyncio.sleep(0)
+        lookups[1].cancel()
+        return await asyncio.gather(*lookups, return_exceptions=True)
+
+    results = run_async(scenario())
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert all(r is not None and not isinstance(r, BaseException) for i, r in enumerate(results) if i != 1)
+
+
+def test_an_unreachable_database_fails_every_lookup_of_the_batch() -> None:
+    engine = create_db_engine("postgresql://postgres@127.0.0.1:1/nothing")  # nothing listens on port 1
+    resolver = ApiKeyResolver(engine, TEST_SECRET.encode())
+
+    async def scenario() -> list[Any]:
+        return await asyncio.gather(
+            *(resolver.resolve(f"td_{i:043d}") for i in range(4)), return_exceptions=True
+        )
+
+    try:
+        results = run_async(scenario())
+    finally:
+        engine.dispose()
+    assert all(isinstance(r, psycopg.OperationalError) and is_database_unreachable(r) for r in results)

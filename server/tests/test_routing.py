@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from trainerday_server.routing import query_values
 
-QUERY_CHARACTERS = st.sampled_from(list("abcdeDT=&-_.:;,/ 0123456789%+é?#") + ["%41", "%2", "%%", "&&", "=="])
+QUERY_CHARACTERS = st.sampled_from([*"abcdeDT=&-_.:;,/ 0123456789%+é?#", "%41", "%2", "%%", "&&", "=="])
 
 
 def request_with(query: bytes) -> Request:

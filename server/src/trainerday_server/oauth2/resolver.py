@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from trainerday_server.auth.principal import Principal
 from trainerday_server.auth.tokens import token_hash
-from trainerday_server.db import RawQuery
+from trainerday_server.db import KeyLookup
 from trainerday_server.models import Athlete, OAuthToken
 from trainerday_server.oauth2.service import ACCESS_TOKEN_PREFIX, Clock, unix_seconds
 
@@ -19,23 +19,19 @@ class OAuthTokenResolver:
         self._engine = engine
         self._secret = secret_key
         self._clock = clock
-        statement = (
-            sa.select(
-                OAuthToken.id,
-                OAuthToken.athlete_id,
-                OAuthToken.scope,
-                OAuthToken.expires_at,
-                OAuthToken.revoked_at.is_(None),
-                Athlete.data_revision,
-                OAuthToken.resource,
-            )
-            .join(Athlete, Athlete.id == OAuthToken.athlete_id)
-            .where(OAuthToken.access_token_hash == sa.bindparam("token_hash"))
-        )
-        self._lookup = RawQuery(engine, statement)
+        statement = sa.select(
+            OAuthToken.id,
+            OAuthToken.athlete_id,
+            OAuthToken.scope,
+            OAuthToken.expires_at,
+            OAuthToken.revoked_at.is_(None),
+            Athlete.data_revision,
+            OAuthToken.resource,
+        ).join(Athlete, Athlete.id == OAuthToken.athlete_id)
+        self._lookup = KeyLookup(engine, statement, OAuthToken.access_token_hash)
 
     async def resolve(self, token: str) -> Principal | None:
-        row = await self._lookup.first(token_hash=token_hash(self._secret, token))
+        row = await self._lookup.first(token_hash(self._secret, token))
         if row is None:
             return None
         token_id, athlete_id, scope, expires_at, active, revision, resource = row
