@@ -23,7 +23,7 @@ from trainerday_server.api_keys.resolver import ApiKeyResolver
 from trainerday_server.app import create_app
 from trainerday_server.auth.tokens import token_hash
 from trainerday_server.config import Settings
-from trainerday_server.db import RawQuery, _AsyncLookups, create_db_engine
+from trainerday_server.db import KeyLookup, RawQuery, _AsyncLookups, create_db_engine
 from trainerday_server.models import ApiKey
 from trainerday_server.problems import is_database_busy, is_database_unreachable
 
@@ -293,6 +293,30 @@ def test_a_lookup_never_joins_a_query_sent_before_it_was_asked(
     assert earlier is not None  # its query ran before the revocation
     assert later is None  # asked after it: must not be given the earlier, older answer
     assert round_trips == 2
+
+
+@pytest.mark.postgres
+def test_lookups_asked_while_batches_are_on_their_way_go_together_next(
+    pg: sa.Engine, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = [factory.key(factory.athlete().id) for _ in range(6)]
+    resolver = ApiKeyResolver(pg, TEST_SECRET.encode())
+
+    async def scenario() -> tuple[list[Any], list[list[str]]]:
+        hold = asyncio.Event()
+        sent = counting_fetches(monkeypatch, hold)
+        lookups = []
+        for key in keys:  # each in its own turn of the loop
+            lookups.append(asyncio.ensure_future(resolver.resolve(key)))
+            await asyncio.sleep(0.005)
+        assert len(sent) == KeyLookup.MAX_IN_FLIGHT  # the others wait for one of these to come back
+        hold.set()
+        return await asyncio.gather(*lookups), sent
+
+    principals, sent = run_async(scenario())
+    assert all(principals)
+    assert len(sent) == KeyLookup.MAX_IN_FLIGHT + 1  # the four that waited went as one
+    assert sorted(len(keys) for keys in sent) == [1, 1, 4]
 
 
 def revoke_all_keys(engine: sa.Engine) -> None:

@@ -9,6 +9,7 @@ Only the request boundary commits (``session_scope``); services just add and flu
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import weakref
 from collections.abc import Iterator
@@ -143,20 +144,37 @@ class RawQuery:
         return tuple(row) if row is not None else None
 
 
+_Waiters = dict[Any, list["asyncio.Future[tuple[Any, ...] | None]"]]
+
+
+class _LoopQueue:
+    """One event loop's lookups: those asked and not yet sent, and how many batches are on their way."""
+
+    __slots__ = ("in_flight", "scheduled", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: _Waiters = {}
+        self.in_flight = 0
+        self.scheduled = False
+
+
 class KeyLookup:
     """The row a SELECT finds for one value of a unique key column (a token hash): the lookup every API
     request makes.
 
-    On SQLite it is a ``RawQuery`` (an in-process call). On PostgreSQL, the lookups asked for within one turn
-    of the event loop go to the database together, as one query (``key = ANY(...)``), at the end of the turn:
-    under load one round trip answers every request that arrived together instead of one each. A round trip
-    is what a lookup costs there (the send, the wake-up of a backend, the wait), measured at more than the
-    rest of the month calendar read on a loaded server. No answer is older than its question: a batch's
-    query starts after every lookup in it was asked, so a write committed before a request arrived is seen,
-    as with one query per request.
+    On SQLite it is a ``RawQuery`` (an in-process call). On PostgreSQL, lookups go to the database in
+    batches, one query each (``key = ANY(...)``): those asked within one turn of the event loop go together
+    at its end, and while ``MAX_IN_FLIGHT`` batches are on their way, those asked meanwhile wait for one to
+    come back and then go together. Under load, one round trip answers many requests instead of one; a
+    round trip (the send, the wake-up of a backend, the wait) is what a lookup costs there, measured at more
+    than the rest of the month calendar read. When the server is idle a lookup goes at once, alone.
+
+    No answer is older than its question: a batch's query starts after each of its lookups was asked, so a
+    write committed before a request arrived is seen, as with one query per request.
     """
 
     MAX_BATCH = 256
+    MAX_IN_FLIGHT = 2  # per event loop; more batches at once would each be smaller
 
     def __init__(
         self, engine: Engine, statement: sa.Select[*tuple[Any, ...]], key: orm.InstrumentedAttribute[Any]
@@ -168,10 +186,7 @@ class KeyLookup:
             keys = sa.bindparam("keys", type_=sa.ARRAY(key.type))
             many = statement.add_columns(key).where(key == sa.any_(keys))
             self._many_sql = str(many.compile(dialect=engine.dialect))
-        # Per event loop: the keys asked for in its current turn, and who waits for each.
-        self._asked: dict[
-            asyncio.AbstractEventLoop, dict[Any, list[asyncio.Future[tuple[Any, ...] | None]]]
-        ] = {}
+        self._queues: dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
 
     def statements(self, key: Any) -> list[tuple[str, Any]]:
         """The SQL this lookup sends, with parameters to find ``key`` (for tests of the query plans)."""
@@ -184,22 +199,26 @@ class KeyLookup:
         if not self._batched:
             return await self._one.first(key=key)
         loop = asyncio.get_running_loop()
-        asked = self._asked.get(loop)
-        if asked is None:
-            asked = self._asked[loop] = {}
-            loop.call_soon(self._send, loop)
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _LoopQueue()
         answer: asyncio.Future[tuple[Any, ...] | None] = loop.create_future()
-        asked.setdefault(key, []).append(answer)
+        queue.waiting.setdefault(key, []).append(answer)
+        if not queue.scheduled and queue.in_flight < self.MAX_IN_FLIGHT:
+            queue.scheduled = True
+            loop.call_soon(self._send, loop, queue)
         return await answer
 
-    def _send(self, loop: asyncio.AbstractEventLoop) -> None:
-        asked = self._asked.pop(loop)
-        keys = list(asked)
-        for start in range(0, len(keys), self.MAX_BATCH):
-            batch = {key: asked[key] for key in keys[start : start + self.MAX_BATCH]}
-            loop.create_task(self._answer(batch))
+    def _send(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        queue.scheduled = False
+        while queue.waiting and queue.in_flight < self.MAX_IN_FLIGHT:
+            batch = {
+                key: queue.waiting.pop(key) for key in list(itertools.islice(queue.waiting, self.MAX_BATCH))
+            }
+            queue.in_flight += 1
+            loop.create_task(self._answer(loop, queue, batch))
 
-    async def _answer(self, batch: dict[Any, list[asyncio.Future[tuple[Any, ...] | None]]]) -> None:
+    async def _answer(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue, batch: _Waiters) -> None:
         try:
             rows = await _AsyncLookups.of(self._engine).fetch(self._many_sql, {"keys": list(batch)})
         except BaseException as exc:  # the database's error is every waiter's (a 503 for each)
@@ -213,12 +232,18 @@ class KeyLookup:
                         waiter.cancel()
             if not isinstance(exc, Exception):
                 raise
-            return
-        found = {row[-1]: row[:-1] for row in rows}
-        for key, waiters in batch.items():
-            for waiter in waiters:
-                if not waiter.done():  # its request may have been cancelled meanwhile
-                    waiter.set_result(found.get(key))
+        else:
+            found = {row[-1]: row[:-1] for row in rows}
+            for key, waiters in batch.items():
+                for waiter in waiters:
+                    if not waiter.done():  # its request may have been cancelled meanwhile
+                        waiter.set_result(found.get(key))
+        finally:
+            queue.in_flight -= 1
+            if queue.waiting:
+                self._send(loop, queue)  # those asked while this batch was on its way go now, together
+            elif not queue.in_flight and self._queues.get(loop) is queue:
+                del self._queues[loop]  # nothing left: a loop that ends leaves nothing behind
 
 
 class _AsyncLookups:
