@@ -37,7 +37,9 @@ VOLATILE_LOG_FIELDS = ("time", "durationMs")
 
 
 def without_fast_lane(app: FastAPI) -> FastAPI:
+    """The app answering every request through FastAPI's whole stack: no fast lane, no direct routes."""
     app.fast_lane = None  # type: ignore[attr-defined]
+    app.direct_routes = {}  # type: ignore[attr-defined]
     return app
 
 
@@ -269,3 +271,123 @@ def test_an_interrupted_endpoint_leaves_the_same_trace(interruption: type[BaseEx
             line.pop(field)
     assert len(lines) == 2 and lines[0] == lines[1]
     assert lines[0]["status"] == 500 and lines[0]["route"] == route.path
+
+
+# --- /mcp, a direct route: our middleware and exception handlers, not FastAPI's layers or router ------------
+
+MCP_JSON = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+LEGACY_VERSION = {"MCP-Protocol-Version": "2025-11-25"}
+
+
+def rpc(method: str, params: dict[str, Any] | None = None, **extra: Any) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": 7, "method": method, "params": params or {}, **extra}).encode()
+
+
+MONTH_ARGUMENTS = {"startDate": "2026-01-01", "endDate": "2026-01-31"}
+CALENDAR_CALL = rpc("tools/call", {"name": "get_calendar", "arguments": MONTH_ARGUMENTS})
+MCP_CASES = [
+    pytest.param("POST", "key", {**MCP_JSON, **LEGACY_VERSION}, CALENDAR_CALL, 200, id="get-calendar"),
+    pytest.param(
+        "POST", "reader", {**MCP_JSON, **LEGACY_VERSION}, CALENDAR_CALL, 200, id="tool-without-scope"
+    ),
+    pytest.param(
+        "POST",
+        "key",
+        MCP_JSON,
+        rpc(
+            "initialize",
+            {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        ),
+        200,
+        id="initialize",
+    ),
+    pytest.param("POST", "key", {**MCP_JSON, **LEGACY_VERSION}, rpc("tools/list"), 200, id="tools-list"),
+    pytest.param(
+        "POST",
+        "key",
+        MCP_JSON,
+        b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        202,
+        id="notification",
+    ),
+    pytest.param("POST", None, MCP_JSON, CALENDAR_CALL, 401, id="no-token"),
+    pytest.param(
+        "POST", "td_unknownunknownunknownunknownunknown0000", MCP_JSON, CALENDAR_CALL, 401, id="unknown-token"
+    ),
+    pytest.param("POST", "key", MCP_JSON, b"{not json", 400, id="not-json"),
+    pytest.param(
+        "POST", "key", {**MCP_JSON, "Content-Type": "text/plain"}, CALENDAR_CALL, 415, id="not-json-type"
+    ),
+    pytest.param("POST", "key", {**MCP_JSON, "Accept": "text/html"}, CALENDAR_CALL, 406, id="not-acceptable"),
+    pytest.param("POST", "key", MCP_JSON, b'{"a":"' + b"x" * (1024 * 1024) + b'"}', 413, id="too-large"),
+    pytest.param(
+        "POST",
+        "key",
+        {**MCP_JSON, "Origin": "https://elsewhere.example"},
+        CALENDAR_CALL,
+        403,
+        id="foreign-origin",
+    ),
+    pytest.param(
+        "POST", "key", {**MCP_JSON, "X-Filler": "x" * 20_000}, CALENDAR_CALL, 431, id="huge-headers"
+    ),
+    pytest.param("GET", "key", MCP_JSON, b"", 405, id="get"),
+    pytest.param("DELETE", "key", MCP_JSON, b"", 405, id="delete"),
+    pytest.param("HEAD", "key", MCP_JSON, b"", 405, id="head"),
+    pytest.param("OPTIONS", "key", MCP_JSON, b"", 405, id="options"),
+    pytest.param("OPTIONS", "key", {**MCP_JSON, "Origin": "https://app.example"}, b"", 403, id="preflight"),
+]
+
+
+@pytest.mark.parametrize(("method", "credential", "headers", "body", "status"), MCP_CASES)
+def test_mcp_answers_as_through_the_general_stack(
+    pair: Any,
+    planned: dict[str, Any],
+    capfd: pytest.CaptureFixture[str],
+    method: str,
+    credential: str | None,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+) -> None:
+    direct, general = pair()
+    sent = dict(headers)
+    if credential is not None:
+        sent |= bearer(planned.get(credential, credential))
+    answer = same_answer(direct, general, capfd, method, "/mcp", headers=sent, content=body)
+    assert answer.status_code == status, answer.content[:300]
+
+
+def test_mcp_rate_limit_counts_and_refusals_agree(pair: Any, planned: dict[str, Any], capfd: Any) -> None:
+    direct, general = pair(rate_limit="2/minute")
+    headers = {**MCP_JSON, **LEGACY_VERSION, **bearer(planned["key"])}
+    statuses = [
+        same_answer(
+            direct, general, capfd, "POST", "/mcp", headers=headers, content=CALENDAR_CALL
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+def test_mcp_takes_the_direct_route(settings: Settings, db: Database, planned: dict[str, Any]) -> None:
+    """/mcp never reaches FastAPI's router (the figures in bench/mcp_load.py depend on it)."""
+    app = create_app(settings, engine=db.engine)
+    reached: list[str] = []
+    general_stack = app.build_middleware_stack()
+
+    async def recording_general_stack(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            reached.append(scope["path"])
+        await general_stack(scope, receive, send)
+
+    app.middleware_stack = recording_general_stack
+    headers = {**MCP_JSON, **LEGACY_VERSION, **bearer(planned["key"])}
+    with TestClient(app) as client:
+        assert client.post("/mcp", content=CALENDAR_CALL, headers=headers).status_code == 200
+        assert client.get("/healthz").status_code == 200
+    assert reached == ["/healthz"]

@@ -131,7 +131,9 @@ def create_app(
     app.include_router(calendar_hot_router)  # first: routes are matched in order, and this is the hottest
     # Next, /mcp: every tool call is one POST to it, and matching it after every other route cost ~0.1 ms
     # of CPU per call (FastAPI tries each route in turn).
-    app.router.routes.append(mcp_route(mcp_endpoint))
+    mcp = mcp_route(mcp_endpoint)
+    app.router.routes.append(mcp)
+    app.direct_routes = {mcp.path: mcp.app}  # see fastlane.Application
     app.include_router(athlete_router)
     app.include_router(connections_router)
     app.include_router(calendar_router)

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI
 from limits import RateLimitItem
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -120,14 +121,39 @@ def _plain(scope: Scope) -> bool:
 
 
 class Application(FastAPI):
-    """FastAPI with a ``FastLane`` in front of everything it does (its error, telemetry and body-limit layers
-    included): each of them wraps the response's ``send`` and adds an await, which the hottest read pays
-    on every request. None is set: the app answers every request the usual way (as the tests compare)."""
+    """FastAPI with two ways around its own layers, each of which wraps the response's ``send`` and adds an
+    await, paid on every request:
+
+    - ``fast_lane``: the hottest reads, answered in front of everything (see ``FastLane``);
+    - ``direct_routes``: paths whose route is an ASGI app of its own (``/mcp``, where every tool call is a
+      POST), sent through our middleware (``user_middleware``, in the same order) and the same exception
+      handlers, but not FastAPI's error, telemetry, body-limit and exit-stack layers or its router.
+
+    With neither set the app answers every request the usual way (as the tests compare)."""
 
     fast_lane: FastLane | None = None
+    direct_routes: dict[str, ASGIApp] = {}
+    _direct_stacks: dict[str, ASGIApp] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self.fast_lane
-        if lane is not None and not self.root_path and await lane.answer(self, scope, receive, send):
-            return
+        if scope["type"] == "http" and not self.root_path:
+            lane = self.fast_lane
+            if lane is not None and await lane.answer(self, scope, receive, send):
+                return
+            if self.direct_routes and scope["path"] in self.direct_routes:
+                if self._direct_stacks is None:
+                    self._direct_stacks = {path: self._stack(app) for path, app in self.direct_routes.items()}
+                scope["app"] = self
+                await self._direct_stacks[scope["path"]](scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
+
+    def _stack(self, endpoint: ASGIApp) -> ASGIApp:
+        """``endpoint`` inside our middleware, as ``build_middleware_stack`` puts the router inside it."""
+        handlers = {
+            key: value for key, value in self.exception_handlers.items() if key not in (500, Exception)
+        }
+        app: ASGIApp = ExceptionMiddleware(endpoint, handlers=handlers, debug=self.debug)
+        for middleware in reversed(self.user_middleware):
+            app = middleware.cls(app, *middleware.args, **middleware.kwargs)
+        return app

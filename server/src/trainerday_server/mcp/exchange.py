@@ -65,8 +65,8 @@ _PARAM_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
 NOT_ONE_MESSAGE = "Body must be one JSON-RPC request or notification"
 
 
-# (request, protocol version, method, params) -> the result already known for it, or None
-KeptAnswers = Callable[[Request, str, str, Mapping[str, Any] | None], dict[str, Any] | None]
+# (request, protocol version, method, params) -> the JSON of the result already known for it, or None
+KeptAnswers = Callable[[Request, str, str, Mapping[str, Any] | None], bytes | None]
 
 
 @dataclass
@@ -105,6 +105,26 @@ class _OneExchange:
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _known_answer(request_id: RequestId, result: bytes) -> Response:
+    """The JSON-RPC answer around a result's JSON, written as it is."""
+    body = b'{"jsonrpc":"2.0","id":' + orjson.dumps(request_id) + b',"result":' + result + b"}"
+    return Response(body, media_type="application/json")
+
+
+def _plainly_a_request(decoded: dict[str, Any]) -> bool:
+    """What ``JSONRPCRequest`` accepts for certain (a stricter test, so a message it passes needs no model):
+    version 2.0, an integer or string id, a string method, params an object or absent."""
+    request_id = decoded.get("id")
+    params = decoded.get("params")
+    return (
+        decoded.get("jsonrpc") == "2.0"
+        and (type(request_id) is int or type(request_id) is str)
+        and type(decoded.get("method")) is str
+        and (params is None or type(params) is dict)
+        and len(decoded) <= 4
+    )
 
 
 def _error(request_id: RequestId | None, error: ErrorData, status: int) -> Response:
@@ -157,6 +177,13 @@ class SingleExchange:
             return _refusal(None, INVALID_REQUEST, NOT_ONE_MESSAGE, 400)
         if "method" not in decoded or "id" not in decoded:
             return self._acknowledge(decoded, version_header, modern)
+        if not modern and self.kept is not None and _plainly_a_request(decoded):
+            # A handshake-era request whose answer is known is answered before any model is built: its
+            # version is the header's (or the default), as the born-ready connection below would say.
+            version = version_header or DEFAULT_NEGOTIATED_VERSION
+            known = self.kept(request, version, decoded["method"], decoded.get("params"))
+            if known is not None:
+                return _known_answer(decoded["id"], known)
         try:
             message = JSONRPCRequest.model_validate(decoded)
         except ValidationError:
@@ -175,7 +202,7 @@ class SingleExchange:
         if self.kept is not None:
             known = self.kept(request, connection.protocol_version, message.method, message.params)
             if known is not None:
-                return _answer({"jsonrpc": "2.0", "id": message.id, "result": known})
+                return _known_answer(message.id, known)
 
         dispatch = _OneExchange(
             transport=TransportContext(
