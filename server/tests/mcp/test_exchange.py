@@ -8,9 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from mcp_types import JSONRPCRequest
+from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
 from tests.conftest import Caller, Factory, bearer
+from trainerday_server.mcp.exchange import _first_values, _plainly_a_request
 
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
@@ -155,3 +160,33 @@ def test_a_kept_answer_is_not_given_to_a_token_without_the_scope(client: TestCli
     assert not legacy(client, reader, "tools/call", call).json()["result"]["isError"]
     refused = legacy(client, other, "tools/call", call).json()["result"]
     assert refused["isError"] and "calendar:read" in refused["content"][0]["text"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+MESSAGE_KEYS = st.sampled_from(["jsonrpc", "id", "method", "params", "extra"])
+
+
+@given(st.dictionaries(MESSAGE_KEYS, JSON_VALUES | st.just("2.0"), max_size=5))
+@example({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_calendar"}})
+@example({"jsonrpc": "2.0", "id": "7", "method": "ping"})
+@example({"jsonrpc": "2.0", "id": True, "method": "ping"})
+def test_a_message_taken_without_the_model_is_one_the_model_takes_alike(message: dict[str, Any]) -> None:
+    """``_plainly_a_request`` lets a kept answer skip ``JSONRPCRequest``: only for what it accepts as is."""
+    if not _plainly_a_request(message):
+        return
+    validated = JSONRPCRequest.model_validate(message)
+    assert (validated.id, validated.method, validated.params) == (
+        message["id"],
+        message["method"],
+        message.get("params"),
+    )
+    assert type(validated.id) is type(message["id"])
+
+
+@given(st.lists(st.tuples(st.sampled_from([b"a", b"mcp-method", b"x-y"]), st.binary(max_size=4)), max_size=6))
+def test_headers_read_as_starlette_reads_them(raw: list[tuple[bytes, bytes]]) -> None:
+    assert _first_values(raw) == dict(Headers(raw=raw))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import orjson
@@ -35,6 +35,7 @@ from mcp.shared.inbound import (
     MCP_PARAM_HEADER_PREFIX,
     MCP_PROTOCOL_VERSION_HEADER,
     InboundLadderRejection,
+    InboundModernRoute,
     classify_inbound_request,
     find_duplicated_routing_header,
     unsupported_protocol_version_rejection,
@@ -113,6 +114,23 @@ def _known_answer(request_id: RequestId, result: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+class _Call(NamedTuple):
+    """A JSON-RPC request's parts."""
+
+    id: RequestId
+    method: str
+    params: dict[str, Any] | None
+
+
+def _first_values(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's headers as ``dict(request.headers)`` has them (names lower-case, the first of repeated
+    names), without a linear search per name."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
 def _plainly_a_request(decoded: dict[str, Any]) -> bool:
     """What ``JSONRPCRequest`` accepts for certain (a stricter test, so a message it passes needs no model):
     version 2.0, an integer or string id, a string method, params an object or absent."""
@@ -177,47 +195,51 @@ class SingleExchange:
             return _refusal(None, INVALID_REQUEST, NOT_ONE_MESSAGE, 400)
         if "method" not in decoded or "id" not in decoded:
             return self._acknowledge(decoded, version_header, modern)
-        if not modern and self.kept is not None and _plainly_a_request(decoded):
-            # A handshake-era request whose answer is known is answered before any model is built: its
-            # version is the header's (or the default), as the born-ready connection below would say.
-            version = version_header or DEFAULT_NEGOTIATED_VERSION
-            known = self.kept(request, version, decoded["method"], decoded.get("params"))
-            if known is not None:
-                return _known_answer(decoded["id"], known)
-        try:
-            message = JSONRPCRequest.model_validate(decoded)
-        except ValidationError:
-            return _refusal(None, INVALID_REQUEST, NOT_ONE_MESSAGE, 400)
-
-        if modern:
-            connection_or_refusal = self._modern_connection(request, decoded, message)
-            if isinstance(connection_or_refusal, Response):
-                return connection_or_refusal
-            connection = connection_or_refusal
+        if _plainly_a_request(decoded):  # certain to pass the model: no need to build it
+            call = _Call(decoded["id"], decoded["method"], decoded.get("params"))
         else:
-            # Born ready, as the SDK's stateless transport makes it: the header (or the specification's
-            # default when there is none) is the version; initialize negotiates its own answer.
-            connection = Connection.from_envelope(version_header or DEFAULT_NEGOTIATED_VERSION, None, None)
+            try:
+                message = JSONRPCRequest.model_validate(decoded)
+            except ValidationError:
+                return _refusal(None, INVALID_REQUEST, NOT_ONE_MESSAGE, 400)
+            call = _Call(message.id, message.method, message.params)
 
-        if self.kept is not None:
-            known = self.kept(request, connection.protocol_version, message.method, message.params)
+        envelope: InboundModernRoute | None = None
+        if modern:
+            verdict = self._modern_verdict(request, decoded, call)
+            if isinstance(verdict, Response):
+                return verdict
+            envelope = verdict
+            version = envelope.protocol_version
+        else:
+            # The header (or the specification's default when there is none) is the version; initialize
+            # negotiates its own answer.
+            version = version_header or DEFAULT_NEGOTIATED_VERSION
+
+        if self.kept is not None:  # known already: answered before the connection and kernel are built
+            known = self.kept(request, version, call.method, call.params)
             if known is not None:
-                return _known_answer(message.id, known)
+                return _known_answer(call.id, known)
 
+        # Born ready, as the SDK's stateless transport makes it.
+        if envelope is not None:
+            connection = Connection.from_envelope(version, envelope.client_info, envelope.client_capabilities)
+        else:
+            connection = Connection.from_envelope(version, None, None)
         dispatch = _OneExchange(
             transport=TransportContext(
                 kind="streamable-http", can_send_request=False, headers=request.headers
             ),
-            request_id=message.id,
+            request_id=call.id,
             message_metadata=ServerMessageMetadata(request_context=request, can_send_request=False),
-            progress_token=progress_token_from_params(message.params),
+            progress_token=progress_token_from_params(call.params),
         )
         try:
             result = await serve_one(
                 self.server,
                 dispatch,
-                message.method,
-                message.params,
+                call.method,
+                call.params,
                 connection=connection,
                 lifespan_state=self.lifespan_state,
             )
@@ -225,8 +247,8 @@ class SingleExchange:
             error = handler_exception_to_error_data(exc) or modern_error_data(exc)
             # The handshake era's transport answers every JSON-RPC error with 200; 2026-07-28 maps codes.
             status = ERROR_CODE_HTTP_STATUS.get(error.code, 200) if modern else 200
-            return _error(message.id, error, status)
-        return _answer({"jsonrpc": "2.0", "id": message.id, "result": result})
+            return _error(call.id, error, status)
+        return _answer({"jsonrpc": "2.0", "id": call.id, "result": result})
 
     def _acknowledge(self, decoded: dict[str, Any], version_header: str | None, modern: bool) -> Response:
         """A notification (or, in the handshake era, a response): 202 and dropped, as both of the SDK's
@@ -243,31 +265,27 @@ class SingleExchange:
             return Response(status_code=202)
         return _refusal(None, INVALID_REQUEST, NOT_ONE_MESSAGE, 400)
 
-    def _modern_connection(
-        self, request: Request, decoded: dict[str, Any], message: JSONRPCRequest
-    ) -> Connection | Response:
+    def _modern_verdict(
+        self, request: Request, decoded: dict[str, Any], call: _Call
+    ) -> InboundModernRoute | Response:
         """The per-request envelope of 2026-07-28, checked as the SDK's entry checks it."""
         duplicated = find_duplicated_routing_header(request.headers.items())
         if duplicated is not None:
             message_text = f"{duplicated} header appears more than once"
-            return _rejected(message.id, InboundLadderRejection(code=HEADER_MISMATCH, message=message_text))
-        verdict = classify_inbound_request(decoded, headers=dict(request.headers))
+            return _rejected(call.id, InboundLadderRejection(code=HEADER_MISMATCH, message=message_text))
+        verdict = classify_inbound_request(decoded, headers=_first_values(request.scope["headers"]))
         if isinstance(verdict, InboundLadderRejection):
-            return _rejected(message.id, verdict)
-        refused = self._param_header_rejection(request, message)
+            return _rejected(call.id, verdict)
+        refused = self._param_header_rejection(request, call)
         if refused is not None:
-            return _rejected(message.id, refused)
-        return Connection.from_envelope(
-            verdict.protocol_version, verdict.client_info, verdict.client_capabilities
-        )
+            return _rejected(call.id, refused)
+        return verdict
 
-    def _param_header_rejection(
-        self, request: Request, message: JSONRPCRequest
-    ) -> InboundLadderRejection | None:
+    def _param_header_rejection(self, request: Request, call: _Call) -> InboundLadderRejection | None:
         """``Mcp-Param-*`` headers of a tools/call against the tool's input schema (the SDK's check)."""
         lookup = self.server.get_tool_input_schema
-        params = message.params or {}
-        if message.method != "tools/call" or lookup is None or not isinstance(params.get("name"), str):
+        params = call.params or {}
+        if call.method != "tools/call" or lookup is None or not isinstance(params.get("name"), str):
             return None
         arguments = params.get("arguments")
         if arguments is None:
