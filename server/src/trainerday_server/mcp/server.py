@@ -142,13 +142,28 @@ class FixedListings:
 
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str], dict[str, Any]] = {}
+        self._json: dict[tuple[str, str], bytes] = {}  # the same answers, as written out
+
+    def _listing(self, method: str, params: Mapping[str, Any] | None) -> bool:
+        params = params or {}
+        return (
+            method in self.METHODS
+            and all(k == "_meta" for k in params)
+            and isinstance(params.get("_meta", {}), Mapping)  # else the SDK's validation refuses it
+        )
+
+    def kept(
+        self, request: Any, protocol_version: str, method: str, params: Mapping[str, Any] | None
+    ) -> bytes | None:
+        """The listing's JSON, once the handlers have given it at this protocol version (``exchange`` asks
+        before the SDK's kernel runs, as for ``RevisionCachedCalls.kept``)."""
+        if not self._listing(method, params):
+            return None
+        return self._json.get((method, protocol_version))
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        params = ctx.params or {}
-        if ctx.method not in self.METHODS or any(k != "_meta" for k in params):
+        if not self._listing(ctx.method, ctx.params):
             return await call_next(ctx)
-        if not isinstance(params.get("_meta", {}), Mapping):
-            return await call_next(ctx)  # the SDK's validation refuses it
         key = (ctx.method, ctx.protocol_version)
         answer = self._answers.get(key)
         if answer is None:
@@ -156,6 +171,7 @@ class FixedListings:
             if not isinstance(result, dict):
                 return result
             answer = self._answers[key] = result
+            self._json[key] = orjson.dumps(result)
         return answer
 
 
@@ -244,8 +260,18 @@ class McpEndpoint:
         # public accessor for it (the SDK's own in-memory client reaches it the same way).
         lowlevel: Server[Any] = self.server._lowlevel_server
         async with lowlevel.lifespan(lowlevel) as lifespan_state:
-            calls = next((m for m in lowlevel.middleware if isinstance(m, RevisionCachedCalls)), None)
-            kept = calls.kept if calls is not None else None
+            keepers = [
+                m.kept for m in lowlevel.middleware if isinstance(m, RevisionCachedCalls | FixedListings)
+            ]
+
+            def kept(
+                request: Any, version: str, method: str, params: Mapping[str, Any] | None
+            ) -> bytes | None:
+                for keeper in keepers:
+                    if (known := keeper(request, version, method, params)) is not None:
+                        return known
+                return None
+
             self._exchange = SingleExchange(lowlevel, lifespan_state, kept=kept)
             try:
                 yield
