@@ -157,3 +157,35 @@ def test_a_response_head_and_body_arrive_together(server: tuple[str, int]):
         answer = read_all(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ") and body == b'{"status":"ok"}'
+
+
+def test_a_deadline_set_sooner_than_the_connections_timer_is_kept_in_time():
+    """The connection's one timer may be waiting for a later deadline (a body's, when the body idle timeout
+    is longer than the head's): a sooner one set meanwhile (the next request's head) must still act on time,
+    not when that timer fires."""
+    import asyncio
+
+    from trainerday_server.serving import GuardedHttpToolsProtocol
+
+    async def main() -> tuple[list[str], float]:
+        loop = asyncio.get_running_loop()
+        protocol = GuardedHttpToolsProtocol.__new__(GuardedHttpToolsProtocol)
+        protocol.loop = loop
+        protocol._timer = None
+        protocol._deadline = None
+        protocol._on_expiry = None
+        fired: list[str] = []
+        started = loop.time()
+        protocol._arm(30, lambda: fired.append("body"))
+        protocol._disarm()
+        protocol._arm(0.05, lambda: fired.append("head"))
+        while not fired and loop.time() - started < 2:
+            await asyncio.sleep(0.01)
+        elapsed = loop.time() - started
+        if protocol._timer is not None:
+            protocol._timer.cancel()
+        return fired, elapsed
+
+    fired, elapsed = asyncio.run(main())
+    assert fired == ["head"]
+    assert elapsed < 1

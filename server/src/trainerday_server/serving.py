@@ -122,6 +122,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         the connection's one timer, when it fires, acts if a deadline passed, or waits for the one now set."""
         self._deadline = self.loop.time() + seconds
         self._on_expiry = on_expiry
+        if self._timer is not None and self._timer.when() > self._deadline:
+            # set for a later deadline (a body's, longer than a head's): it would act too late
+            self._timer.cancel()
+            self._timer = None
         if self._timer is None:
             self._timer = self.loop.call_at(self._deadline, self._check_deadline)
 
