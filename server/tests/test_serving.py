@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Database, free_port, server_env, serving
-from trainerday_server.serving import MAX_HEAD_BYTES
+from trainerday_server.serving import MAX_HEAD_BYTES, GuardedHttpToolsProtocol
 
 TIMEOUT = 1.0  # the served process's header deadline and body idle timeout, in seconds
 
@@ -163,29 +164,40 @@ def test_a_deadline_set_sooner_than_the_connections_timer_is_kept_in_time():
     """The connection's one timer may be waiting for a later deadline (a body's, when the body idle timeout
     is longer than the head's): a sooner one set meanwhile (the next request's head) must still act on time,
     not when that timer fires."""
-    import asyncio
 
-    from trainerday_server.serving import GuardedHttpToolsProtocol
-
-    async def main() -> tuple[list[str], float]:
+    async def main() -> tuple[str, float]:
         loop = asyncio.get_running_loop()
         protocol = GuardedHttpToolsProtocol.__new__(GuardedHttpToolsProtocol)
         protocol.loop = loop
         protocol._timer = None
         protocol._deadline = None
         protocol._on_expiry = None
-        fired: list[str] = []
+        fired: asyncio.Future[str] = loop.create_future()
         started = loop.time()
-        protocol._arm(30, lambda: fired.append("body"))
+        protocol._arm(30, lambda: fired.set_result("body"))
         protocol._disarm()
-        protocol._arm(0.05, lambda: fired.append("head"))
-        while not fired and loop.time() - started < 2:
-            await asyncio.sleep(0.01)
-        elapsed = loop.time() - started
-        if protocol._timer is not None:
-            protocol._timer.cancel()
-        return fired, elapsed
+        protocol._arm(0.05, lambda: fired.set_result("head"))
+        try:
+            which = await asyncio.wait_for(fired, 2)
+        finally:
+            if protocol._timer is not None:
+                protocol._timer.cancel()
+        return which, loop.time() - started
 
-    fired, elapsed = asyncio.run(main())
-    assert fired == ["head"]
+    which, elapsed = asyncio.run(main())
+    assert which == "head"
     assert elapsed < 1
+
+
+def test_a_client_that_ends_its_side_after_pipelined_requests_still_gets_the_first_answer(
+    server: tuple[str, int],
+):
+    """The client sends two requests and shuts its side (half-close): the loop's transport closes itself on
+    that end of stream, so the answer the app writes in the same turn must be handed to it first, not held
+    and then dropped (the first answer arrived before writes were coalesced)."""
+    with socket.create_connection(server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n" * 2)
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert b'{"status":"ok"}' in answer

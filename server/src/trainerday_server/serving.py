@@ -161,6 +161,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm(self._head_timeout, self._head_too_slow)
 
+    def eof_received(self) -> None:
+        # The client ended its side (it may still read): the loop's transport closes itself as this returns,
+        # and drops whatever is written to it after that. What the app wrote this turn goes first, as it
+        # went at once before writes were held (a response to a pipelined request then still arrives).
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().eof_received()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if self._timer is not None:
