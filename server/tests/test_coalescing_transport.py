@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tests.conftest import run_async
 from trainerday_server.serving import CoalescingTransport
 
 
@@ -58,7 +59,7 @@ def test_writes_in_one_turn_leave_together_at_its_end() -> None:
         assert inner.calls[-1] == ("writelines", [b"next chunk"])
         assert len(inner.calls) == 2
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_closing_sends_what_is_held_first_and_abort_drops_it() -> None:
@@ -84,7 +85,7 @@ def test_closing_sends_what_is_held_first_and_abort_drops_it() -> None:
         await one_turn()
         assert inner.calls == [("abort", None)]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_transport_closed_underneath_is_not_written_to() -> None:
@@ -97,4 +98,4 @@ def test_a_transport_closed_underneath_is_not_written_to() -> None:
         assert inner.calls == []
         assert transport.is_closing() and transport.get_extra_info("peername") == "info:peername"
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Database, free_port, server_env, serving
+from tests.conftest import Database, free_port, run_async, server_env, serving
 from trainerday_server.serving import MAX_HEAD_BYTES, GuardedHttpToolsProtocol
 
 TIMEOUT = 1.0  # the served process's header deadline and body idle timeout, in seconds
@@ -184,7 +184,7 @@ def test_a_deadline_set_sooner_than_the_connections_timer_is_kept_in_time():
                 protocol._timer.cancel()
         return which, loop.time() - started
 
-    which, elapsed = asyncio.run(main())
+    which, elapsed = run_async(main())
     assert which == "head"
     assert elapsed < 1
 
