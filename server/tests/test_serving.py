@@ -152,7 +152,9 @@ def test_a_kept_alive_connection_gets_a_new_head_deadline_for_each_request(serve
         assert time.monotonic() - started < 10
 
 
-def test_a_response_head_and_body_arrive_together(server: tuple[str, int]):
+def test_a_response_that_closes_the_connection_is_sent_whole_first(server: tuple[str, int]):
+    """With ``Connection: close`` uvicorn closes the transport right after writing: the writes it holds for
+    the end of the turn (``CoalescingTransport``) must go out before, or the client gets nothing."""
     with socket.create_connection(server) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
         answer = read_all(sock)
